@@ -1,0 +1,1 @@
+"""fastai training CLI, evaluation and the background job runner (no UI code)."""

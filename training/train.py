@@ -1,0 +1,292 @@
+"""Train an XResNet1D on PTB-XL's official folds with fastai; write a complete run folder.
+
+    python -m training.train --data DIR --out runs/NAME [--arch xresnet1d50 --epochs 30 --bs 128
+        --lr auto|VALUE --max-records N --seed 0 --device auto|cpu|cuda]
+
+Folds 1-8 train, 9 valid (best epoch by macro AUC), 10 test. Random 250-sample crops for
+training, sliding windows (stride 125, max) for evaluation. The run folder is described in README.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from fastai.callback.core import Callback
+from fastai.callback.schedule import fit_one_cycle, lr_find  # noqa: F401  (patches Learner)
+from fastai.data.core import DataLoaders
+from fastai.data.load import DataLoader
+from fastai.learner import Learner
+from fastai.losses import BCEWithLogitsLossFlat
+from fastai.metrics import AccumMetric, ActivationType, accuracy_multi
+from fastai.optimizer import Adam
+from fastai.torch_core import set_seed
+
+from ecgviz import checkpoint, metrics, model as models, ptbxl
+from ecgviz.inference import Predictor, SlidingWindow
+from ecgviz.signals import LEADS, fit_standardizer, standardize
+from training import plots
+from training.data import CropDataset, RecordDataset, choose_ids, load_split, phase_variants
+from training.status import now, update_status
+
+FS = 100
+WINDOW = 250
+STRIDE = 125
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run (saved in the model card)."""
+
+    data: str
+    out: str
+    arch: str = models.DEFAULT_ARCH
+    epochs: int = 30
+    bs: int = 128
+    lr: str = "auto"              # "auto" (lr_find's suggestion) or a number
+    max_records: int | None = None  # cap per split, for quick demos
+    seed: int = 0
+    device: str = "auto"
+    wd: float = 1e-2
+    se: bool = True
+    sa: bool = True
+    phase_augment: bool = True    # use 500 Hz files as 5 extra 100 Hz versions where present
+
+
+class Cancelled(BaseException):
+    """Raised by SIGTERM so a cancelled run records its state before exiting."""
+
+
+def _on_sigterm(signum, frame):
+    raise Cancelled()
+
+
+def log(msg: str) -> None:
+    """One clean line per event (fastprogress bars are switched off)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class RunFiles(Callback):
+    """Writes ``lr_schedule.csv`` per iteration and ``history.csv``/``status.json`` per epoch;
+    keeps the weights of the best epoch by valid macro AUC in memory."""
+
+    order = 70  # after Recorder (50) has the epoch's metrics
+
+    def __init__(self, run_dir: Path, epochs: int):
+        self.run_dir, self.epochs = run_dir, epochs
+        self.best_auc, self.best_epoch, self.best_state = -np.inf, -1, None
+        self.iteration, self.t_epoch = 0, time.time()
+
+    def before_fit(self):
+        self.sched = open(self.run_dir / "lr_schedule.csv", "w")
+        self.sched.write("iteration,epoch,lr,loss,smooth_loss\n")
+        (self.run_dir / "history.csv").write_text(
+            "epoch,train_loss,valid_loss,accuracy_multi,macro_auc,lr,time_s\n")
+
+    def after_batch(self):
+        if not self.training:
+            return
+        self.iteration += 1
+        lr = self.opt.hypers[-1]["lr"]
+        self.sched.write(f"{self.iteration},{self.epoch + 1},{lr:.6g},{self.loss.item():.6f},"
+                         f"{self.smooth_loss.item():.6f}\n")
+        self.sched.flush()
+
+    def before_epoch(self):
+        self.t_epoch = time.time()
+
+    def after_epoch(self):
+        train_loss, valid_loss, acc, auc = (float(v) for v in self.recorder.values[-1][:4])
+        seconds = time.time() - self.t_epoch
+        lr = self.opt.hypers[-1]["lr"]
+        with open(self.run_dir / "history.csv", "a") as fh:
+            fh.write(f"{self.epoch + 1},{train_loss:.6f},{valid_loss:.6f},{acc:.6f},{auc:.6f},"
+                     f"{lr:.6g},{seconds:.2f}\n")
+        if np.isfinite(auc) and auc > self.best_auc:
+            self.best_auc, self.best_epoch = auc, self.epoch + 1
+            self.best_state = copy.deepcopy(self.learn.model.net.state_dict())
+        latest = {"train_loss": train_loss, "valid_loss": valid_loss, "accuracy_multi": acc,
+                  "macro_auc": auc, "best_epoch": self.best_epoch, "best_valid_auc": self.best_auc}
+        update_status(self.run_dir, phase="training", epoch=self.epoch + 1, epochs=self.epochs,
+                      latest=latest, epoch_time_s=seconds)
+        log(f"epoch {self.epoch + 1}/{self.epochs} train_loss {train_loss:.4f} valid_loss "
+            f"{valid_loss:.4f} acc {acc:.4f} macro_auc {auc:.4f} ({seconds:.1f} s)")
+
+    def after_fit(self):
+        self.sched.close()
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but no CUDA device is available.")
+    return torch.device(name)
+
+
+def _provenance(data_dir: Path, index: pd.DataFrame, splits: dict[str, np.ndarray]) -> dict:
+    used = np.sort(np.concatenate(list(splits.values())))
+    folds = index.loc[used, "strat_fold"].value_counts().sort_index()
+    return {
+        "folder": str(data_dir),
+        "dataset": "PTB-XL (v1.0.3 record set)",
+        "records_indexed": int(len(index)),
+        "records_per_split": {k: int(len(v)) for k, v in splits.items()},
+        "records_per_fold": {int(k): int(v) for k, v in folds.items()},
+        "ecg_ids_sha256": hashlib.sha256(",".join(map(str, used)).encode()).hexdigest(),
+        "ecg_ids": {k: [int(i) for i in v] for k, v in splits.items()} if len(used) <= 5000 else None,
+    }
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run the whole protocol; returns the checkpoint path."""
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed, reproducible=True)
+    device = _device(cfg.device)
+    update_status(run_dir, phase="loading", config=asdict(cfg), pid=os.getpid(), started=now(),
+                  device=str(device), epoch=0, epochs=cfg.epochs)
+    data_dir = Path(cfg.data)
+    index = ptbxl.load_index(data_dir)
+    ids = {s: choose_ids(index, s, cfg.max_records, cfg.seed) for s in ptbxl.SPLITS}
+    if len(ids["train"]) == 0 or len(ids["valid"]) == 0:
+        raise ptbxl.DatasetError(f"{data_dir} has no labelled records in the training folds (1-8) "
+                                 "or the validation fold (9).")
+    splits = {s: load_split(data_dir, index, v) for s, v in ids.items()}
+    mean, std = fit_standardizer(splits["train"].x)
+    norm = {s: standardize(d.x, mean, std) for s, d in splits.items()}
+    variants = None
+    if cfg.phase_augment:
+        variants = [standardize(v, mean, std) for v in
+                    phase_variants(data_dir, index, ids["train"], splits["train"].x.shape[1])]
+    log(f"data {data_dir}: train {len(ids['train'])} valid {len(ids['valid'])} "
+        f"test {len(ids['test'])} records; 500 Hz phase versions for "
+        f"{sum(len(v) > 0 for v in variants or [])} training records; device {device}")
+
+    train_ds = CropDataset(norm["train"], splits["train"].y, WINDOW, cfg.seed, variants)
+    valid_ds = RecordDataset(norm["valid"], splits["valid"].y)
+    dls = DataLoaders(DataLoader(train_ds, bs=cfg.bs, shuffle=True, drop_last=len(train_ds) > cfg.bs),
+                      DataLoader(valid_ds, bs=256), device=device)
+    net = models.build(cfg.arch, len(ptbxl.SUPERCLASSES), se=cfg.se, sa=cfg.sa)
+    auc_metric = AccumMetric(metrics.macro_auc, activation=ActivationType.Sigmoid, to_np=True,
+                             invert_arg=True, flatten=False, name="macro_auc")
+    learn = Learner(dls, SlidingWindow(net, WINDOW, STRIDE), loss_func=BCEWithLogitsLossFlat(),
+                    opt_func=Adam, wd=cfg.wd, metrics=[accuracy_multi, auc_metric],
+                    path=run_dir, model_dir=".fastai_tmp")
+    if device.type == "cuda":
+        learn = learn.to_fp16()
+
+    suggested = None
+    with learn.no_bar(), learn.no_logging():
+        if cfg.lr == "auto":
+            update_status(run_dir, phase="lr_find")
+            suggestion = learn.lr_find(show_plot=False)
+            suggested = float(suggestion.valley)
+            rec = learn.recorder
+            pd.DataFrame({"lr": rec.lrs, "loss": [float(x) for x in rec.losses]}).to_csv(
+                run_dir / "lr_find.csv", index=False)
+            log(f"lr_find suggests {suggested:.2e}")
+        lr_max = suggested if cfg.lr == "auto" else float(cfg.lr)
+        update_status(run_dir, phase="training", lr_max=lr_max, suggested_lr=suggested)
+        files = RunFiles(run_dir, cfg.epochs)
+        t0 = time.time()
+        learn.fit_one_cycle(cfg.epochs, lr_max, cbs=[files])
+        train_seconds = time.time() - t0
+
+    update_status(run_dir, phase="evaluating")
+    if files.best_state is not None:
+        net.load_state_dict(files.best_state)
+    net.cpu().float().eval()
+    card = checkpoint.ModelCard(
+        arch=cfg.arch, classes=list(ptbxl.SUPERCLASSES), fs=FS, window=WINDOW, stride=STRIDE,
+        leads=list(LEADS), mean=mean.tolist(), std=std.tolist(),
+        arch_kwargs={"se": cfg.se, "sa": cfg.sa},
+        train_config={**asdict(cfg), "lr_max": lr_max, "suggested_lr": suggested,
+                      "best_epoch": files.best_epoch, "train_seconds": round(train_seconds, 1)},
+        data=_provenance(data_dir, index, ids), versions=checkpoint.library_versions(),
+        created=now())
+    predictor = Predictor(net, card)
+    results = {}
+    for split in ("valid", "test"):
+        if not len(ids[split]):
+            continue
+        pred = predictor.predict_signals(splits[split].x, FS)
+        short = "val" if split == "valid" else "test"
+        np.save(run_dir / f"y_{short}.npy", splits[split].y)
+        np.save(run_dir / f"y_{short}_pred.npy", pred)
+        np.save(run_dir / f"ids_{short}.npy", ids[split])
+        results[split] = metrics.auc_table(splits[split].y, pred, card.classes, seed=cfg.seed)
+    test = results.get("test")
+    if test is not None:
+        test.to_csv(run_dir / "aucs.csv", float_format="%.6f")
+        card.metrics = {
+            "test_fold": ptbxl.TEST_FOLD, "test_records": int(len(ids["test"])),
+            "test_macro_auc": float(test.loc["macro", "auc"]),
+            "test_macro_auc_ci95": [float(test.loc["macro", "ci_low"]),
+                                    float(test.loc["macro", "ci_high"])],
+            "test_auc": {c: float(test.loc[c, "auc"]) for c in card.classes},
+            "valid_macro_auc": float(results["valid"].loc["macro", "auc"]),
+        }
+    weights = checkpoint.save(net, card, run_dir / "model.safetensors")
+    plots.write_plots(run_dir, suggested)
+    update_status(run_dir, phase="finished", finished=now(), metrics=card.metrics,
+                  checkpoint=str(weights))
+    log(f"finished: test macro AUC {card.metrics.get('test_macro_auc', float('nan')):.4f}; "
+        f"checkpoint {weights}")
+    return weights
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """CLI arguments -> ``TrainConfig``."""
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="PTB-XL folder")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--arch", default=models.DEFAULT_ARCH, choices=sorted(models.ARCHS))
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--bs", type=int, default=128)
+    p.add_argument("--lr", default="auto", help="'auto' (lr_find) or a max learning rate")
+    p.add_argument("--max-records", type=int, default=None, help="cap per split (quick demos)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--no-phase-augment", dest="phase_augment", action="store_false")
+    a = p.parse_args(argv)
+    if a.lr != "auto":
+        try:
+            float(a.lr)
+        except ValueError:
+            p.error(f"--lr must be 'auto' or a number, not {a.lr!r}")
+    return TrainConfig(data=a.data, out=a.out, arch=a.arch, epochs=a.epochs, bs=a.bs, lr=a.lr,
+                       max_records=a.max_records, seed=a.seed, device=a.device,
+                       phase_augment=a.phase_augment)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        train(cfg)
+    except Cancelled:
+        update_status(Path(cfg.out), phase="cancelled", finished=now())
+        log("cancelled")
+        return 130
+    except Exception as exc:  # the run folder must say why it failed
+        update_status(Path(cfg.out), phase="failed", finished=now(),
+                      error=f"{type(exc).__name__}: {exc}")
+        log(f"failed: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
