@@ -1,0 +1,110 @@
+"""The one place with Streamlit caches: dataset index, records, the active model, predictions.
+
+Cache keys include a file stamp (path + modification time), so a changed dataset or a newly
+activated checkpoint is picked up without a restart.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ecgviz import settings
+from ecgviz.checkpoint import CheckpointError
+from ecgviz.inference import Predictor
+from ecgviz.ptbxl import DatasetError, load_index
+from ecgviz.signals import ECGRecord, read_ptbxl
+
+
+def stamp(path: Path) -> float:
+    """Modification time of ``path`` (0 when missing): part of every cache key."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The PTB-XL folder in use, its index, and why the requested folder is not in use (if so)."""
+
+    path: Path
+    index: pd.DataFrame
+    is_bundled: bool
+    notice: str | None
+
+
+@st.cache_data(show_spinner="Indexing the PTB-XL folder…", max_entries=4)
+def _index(path: str, mtime: float) -> pd.DataFrame:
+    return load_index(Path(path))
+
+
+def dataset() -> Dataset:
+    """The dataset in use: ``PTBXL_DIR`` if usable, else the bundled sample with a notice."""
+    src = settings.data_source()
+    try:
+        return Dataset(src.path, _index(str(src.path), stamp(src.path / "ptbxl_database.csv")),
+                       src.is_bundled, src.notice)
+    except DatasetError as exc:
+        path = settings.BUNDLED_DATA_DIR
+        return Dataset(path, _index(str(path), stamp(path / "ptbxl_database.csv")), True,
+                       f"{exc} Showing the bundled PTB-XL sample instead.")
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _record(path: str, mtime: float, ecg_id: int, fs: int) -> ECGRecord:
+    return read_ptbxl(Path(path), _index(path, mtime).loc[ecg_id], fs=fs)
+
+
+def record(ecg_id: int, fs: int = 100) -> ECGRecord:
+    """A cached record of the dataset in use (``KeyError`` if absent, ``InvalidRecordError`` if bad)."""
+    data = dataset()
+    if ecg_id not in data.index.index:
+        raise KeyError(f"ecg_id {ecg_id} is not in the dataset in use ({data.path}).")
+    return _record(str(data.path), stamp(data.path / "ptbxl_database.csv"), int(ecg_id), fs)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _predictor(path: str, mtime: float) -> Predictor:
+    return Predictor.from_checkpoint(path)
+
+
+def predictor() -> tuple[Predictor | None, str | None]:
+    """The active model, or ``None`` and a message saying why it cannot be used."""
+    path = settings.checkpoint_path()
+    try:
+        return _predictor(str(path), stamp(path)), None
+    except CheckpointError as exc:
+        return None, f"No model available: {exc}"
+
+
+def record_key(rec: ECGRecord) -> str:
+    """Cache key of a record: its ecg_id and rate, or a hash of an uploaded signal."""
+    if rec.ecg_id is not None:
+        return f"ptbxl:{rec.ecg_id}@{rec.fs:g}"
+    return f"upload:{hashlib.sha1(rec.signal.tobytes()).hexdigest()}@{rec.fs:g}"
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _predict(model_path: str, mtime: float, key: str, _rec: ECGRecord) -> np.ndarray:
+    return _predictor(model_path, mtime).predict(_rec)
+
+
+def predict(rec: ECGRecord) -> np.ndarray | None:
+    """Cached class probabilities of ``rec`` under the active model (``None`` without a model)."""
+    model, _ = predictor()
+    if model is None:
+        return None
+    path = settings.checkpoint_path()
+    return _predict(str(path), stamp(path), record_key(rec), rec)
+
+
+def show_data_notice() -> None:
+    """Warn when the requested dataset folder is not the one in use."""
+    notice = dataset().notice
+    if notice:
+        st.warning(notice, icon="⚠️")
