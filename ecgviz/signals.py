@@ -36,7 +36,7 @@ class NotWFDBError(InvalidRecordError):
 
 
 class MissingDataError(InvalidRecordError):
-    """The header names a data file that is absent, empty or shorter than the header says."""
+    """The header names a data file that is absent, empty, or does not match the header."""
 
 
 class LeadError(InvalidRecordError):
@@ -134,6 +134,9 @@ def _check_header(header: "wfdb.Record", stem: Path) -> None:
                                f"accepted formats: {', '.join(sorted(_BYTES_PER_SAMPLE))}.")
         files[fname] = files.get(fname, 0) + _BYTES_PER_SAMPLE[fmt]
     for fname, per_sample in files.items():
+        if PurePosixPath(fname.replace("\\", "/")).name != fname or fname in {".", ".."}:
+            raise NotWFDBError(f"{stem.name}: data file name {fname!r} points outside the record's "
+                               "folder; the .dat must sit beside the .hea.")
         path = stem.parent / fname
         if not path.is_file():
             raise MissingDataError(f"{stem.name}: the header names data file {fname}, which was "
@@ -144,6 +147,23 @@ def _check_header(header: "wfdb.Record", stem: Path) -> None:
         if size < need:
             raise MissingDataError(f"{stem.name}: data file {fname} is truncated: {size} bytes, the "
                                    f"header describes {n} samples x {per_sample:g} bytes = {need} bytes.")
+        offset = max((o or 0 for f, o in zip(header.file_name, header.byte_offset or [])
+                      if f == fname), default=0)
+        if size - offset - need >= per_sample:
+            raise MissingDataError(f"{stem.name}: data file {fname} holds {size} bytes, more than the "
+                                   f"{need} bytes the header describes ({n} samples); header and data "
+                                   "do not belong together.")
+
+
+def _check_checksums(rec: "wfdb.Record", name: str) -> None:
+    """Header checksums (16-bit sums of the stored samples) must match the data read."""
+    if rec.checksum is None:
+        return
+    for lead, expected, got in zip(rec.sig_name, rec.checksum, rec.calc_checksum()):
+        if expected is not None and (got - expected) % 65536:
+            raise MissingDataError(f"{name}: the data of lead {lead} does not match the header "
+                                   f"checksum ({got} vs {expected}); the .dat is corrupted or belongs "
+                                   "to another record.")
 
 
 def read_wfdb(stem: str | Path, *, name: str | None = None, ecg_id: int | None = None,
@@ -171,9 +191,11 @@ def read_wfdb(stem: str | Path, *, name: str | None = None, ecg_id: int | None =
                            "annotation-only records are not supported.")
     _check_header(header, stem)
     try:
-        rec = wfdb.rdrecord(str(stem), physical=True)
+        rec = wfdb.rdrecord(str(stem), physical=False)
     except Exception as exc:
         raise MissingDataError(f"{name}: the signal data could not be read ({exc}).") from exc
+    _check_checksums(rec, name)
+    rec.dac(inplace=True)
     names = [_lead_name(s) for s in rec.sig_name]
     cols = [names.index(lead) for lead in LEADS]
     scale = np.array([_UNIT_TO_MV[(rec.units[c] or "mV").strip().upper()] for c in cols], np.float32)
