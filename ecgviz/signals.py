@@ -134,9 +134,6 @@ def _check_header(header: "wfdb.Record", stem: Path) -> None:
                                f"accepted formats: {', '.join(sorted(_BYTES_PER_SAMPLE))}.")
         files[fname] = files.get(fname, 0) + _BYTES_PER_SAMPLE[fmt]
     for fname, per_sample in files.items():
-        if PurePosixPath(fname.replace("\\", "/")).name != fname or fname in {".", ".."}:
-            raise NotWFDBError(f"{stem.name}: data file name {fname!r} points outside the record's "
-                               "folder; the .dat must sit beside the .hea.")
         path = stem.parent / fname
         if not path.is_file():
             raise MissingDataError(f"{stem.name}: the header names data file {fname}, which was "
@@ -222,10 +219,11 @@ def _repair_nans(signal: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     empty = [LEADS[i] for i in np.flatnonzero(nan.all(axis=0))]
     if empty:
         raise LeadError(f"{name}: lead(s) {', '.join(empty)} hold no values (all NaN).")
-    share = nan.mean()
-    if share > 0.05:
-        raise SignalError(f"{name}: {share:.0%} of the samples are missing (NaN); at most 5% "
-                          "can be filled in.")
+    share = nan.mean(axis=0)
+    if share.max() > 0.05:
+        worst = int(share.argmax())
+        raise SignalError(f"{name}: {share[worst]:.0%} of the samples of lead {LEADS[worst]} are "
+                          "missing (NaN); at most 5% per lead can be filled in.")
     filled = pd.DataFrame(signal).interpolate(limit_direction="both").to_numpy(np.float32)
     notes.append(f"Filled {int(nan.sum())} missing (NaN) samples by linear interpolation.")
     return filled
