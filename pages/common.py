@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ecgviz import settings
+from ecgviz import report, settings
 from ecgviz.checkpoint import CheckpointError
 from ecgviz.inference import Predictor
 from ecgviz.ptbxl import DatasetError, load_index
@@ -101,6 +101,19 @@ def predict(rec: ECGRecord) -> np.ndarray | None:
         return None
     path = settings.checkpoint_path()
     return _predict(str(path), stamp(path), record_key(rec), rec)
+
+
+@st.cache_data(show_spinner="Scoring the test fold…", max_entries=4)
+def _fold_report(run_dir: str, mtime: float, classes: tuple[str, ...]
+                 ) -> tuple[report.RunPredictions, report.FoldReport]:
+    preds = report.load_predictions(run_dir, classes)
+    return preds, report.fold_report(preds)
+
+
+def fold_report(run_dir: Path, classes: list[str]
+                ) -> tuple[report.RunPredictions, report.FoldReport]:
+    """Cached test-fold predictions of a run and their report (``report.RunFilesError`` if absent)."""
+    return _fold_report(str(run_dir), stamp(Path(run_dir) / "y_test_pred.npy"), tuple(classes))
 
 
 def show_data_notice() -> None:
