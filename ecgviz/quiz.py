@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 SCORE_NAME = "Jaccard index"
+CLASS_NAMES = {"NORM": "normal ECG", "MI": "myocardial infarction", "STTC": "ST/T change",
+               "CD": "conduction disturbance", "HYP": "hypertrophy"}
 DRAWS = ("balanced", "prevalence")   # a class of the mix uniformly first, or records uniformly
 
 
@@ -90,6 +92,18 @@ def score_answer(ecg_id: int, labels: dict[str, int], answer: Collection[str],
         raise ValueError(f"answer names unknown classes {sorted(unknown)}; classes: {list(classes)}")
     truth = frozenset(c for c in classes if labels.get(c, 0))
     return CaseScore(int(ecg_id), truth, frozenset(answer), tuple(classes))
+
+
+def statements(scp: dict[str, float], table: pd.DataFrame) -> pd.DataFrame:
+    """A record's SCP statements (code -> likelihood) with description and superclass, from
+    ``scp_statements.csv`` (``ptbxl.load_statements``); most likely first."""
+    rows = [{"code": code, "description": table["description"].get(code, "unknown statement"),
+             "superclass": table["diagnostic_class"].get(code) if table["diagnostic"].get(code) == 1
+             else "", "likelihood %": likelihood}
+            for code, likelihood in scp.items()]
+    frame = pd.DataFrame(rows, columns=["code", "description", "superclass", "likelihood %"])
+    return frame.fillna({"superclass": ""}).sort_values("likelihood %", ascending=False,
+                                                        kind="stable", ignore_index=True)
 
 
 def session_table(scores: Sequence[CaseScore]) -> pd.DataFrame:

@@ -90,3 +90,19 @@ def test_session_summaries():
     assert recall.loc["MI"].tolist() == [2, 1, 0]
     assert recall.loc["HYP"].tolist() == [0, 0, 1]
     assert recall.loc["STTC"].tolist() == [1, 0, 0]
+
+
+def test_statements_of_a_real_record(bundled_dir, bundled_index):
+    table = ptbxl.load_statements(bundled_dir)
+    case = next(i for i in bundled_index.index if len(bundled_index.loc[i, "scp"]) >= 3)
+    rows = quiz.statements(bundled_index.loc[case, "scp"], table)
+    assert set(rows["code"]) == set(bundled_index.loc[case, "scp"])
+    assert rows["likelihood %"].is_monotonic_decreasing
+    for _, r in rows.iterrows():
+        assert r["description"] == table.loc[r["code"], "description"]
+        diagnostic = table.loc[r["code"], "diagnostic"] == 1
+        assert r["superclass"] == (table.loc[r["code"], "diagnostic_class"] if diagnostic else "")
+    # The superclasses named by the statements are the record's labels.
+    labelled = {c for c in ptbxl.SUPERCLASSES if bundled_index.loc[case, c]}
+    assert set(rows["superclass"]) - {""} == labelled
+    assert quiz.statements({"NOPE": 50.0}, table)["description"].tolist() == ["unknown statement"]
