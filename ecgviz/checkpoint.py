@@ -73,6 +73,7 @@ def _atomic_write(path: Path, write) -> None:
         write(Path(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is read by other users too
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -127,7 +128,11 @@ def load(weights: str | Path) -> tuple[nn.Module, ModelCard]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {weights.name} is not a readable safetensors file "
                               f"({exc}).") from exc
-    net = models.build(card.arch, len(card.classes), n_leads=len(card.leads), **card.arch_kwargs)
+    try:
+        net = models.build(card.arch, len(card.classes), n_leads=len(card.leads), **card.arch_kwargs)
+    except TypeError as exc:
+        raise CheckpointError(f"model card {card_path(weights).name}: {card.arch} cannot be built "
+                              f"with arch_kwargs {card.arch_kwargs} ({exc}).") from exc
     expected = net.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
