@@ -1,8 +1,11 @@
 """Multi-label evaluation: AUC per class with bootstrap intervals, curves, thresholds at max F1."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
 
@@ -12,12 +15,24 @@ def _scorable(y: np.ndarray) -> np.ndarray:
     return (pos > 0) & (pos < len(y))
 
 
+def rank_auc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """ROC AUC per column from ranks (Mann-Whitney U, ties count half): the value
+    ``roc_auc_score`` gives, vectorised over columns for the bootstrap; NaN where unscorable."""
+    y = np.asarray(y, np.float64)
+    pos = y.sum(axis=0)
+    neg = len(y) - pos
+    u = (rankdata(p, axis=0) * y).sum(axis=0) - pos * (pos + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((pos > 0) & (neg > 0), u / (pos * neg), np.nan)
+
+
 def auc_per_class(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """ROC AUC for each column; NaN where a class has only one label value."""
     y, p = np.asarray(y), np.asarray(p)
     ok = _scorable(y)
     out = np.full(y.shape[1], np.nan)
-    out[ok] = roc_auc_score(y[:, ok], p[:, ok], average=None)
+    if ok.any():
+        out[ok] = roc_auc_score(y[:, ok], p[:, ok], average=None)
     return out
 
 
@@ -36,14 +51,12 @@ def auc_table(y: np.ndarray, p: np.ndarray, classes: list[str], n_boot: int = 10
     boots = []
     for _ in range(n_boot):
         idx = rng.integers(0, len(y), len(y))
-        yb, pb = y[idx], p[idx]
-        per = np.full(y.shape[1], np.nan)
-        ok = _scorable(yb)
-        if ok.any():
-            per[ok] = roc_auc_score(yb[:, ok], pb[:, ok], average=None)
-        boots.append(np.append(per, np.nanmean(per) if ok.any() else np.nan))
+        per = rank_auc(y[idx], p[idx])
+        boots.append(np.append(per, np.nanmean(per) if np.isfinite(per).any() else np.nan))
     boots = np.array(boots)
-    lo, hi = np.nanpercentile(boots, [2.5, 97.5], axis=0)
+    with warnings.catch_warnings():  # a class never scorable has an all-NaN column: NaN interval
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanpercentile(boots, [2.5, 97.5], axis=0)
     return pd.DataFrame({"auc": point, "ci_low": lo, "ci_high": hi,
                          "positives": np.append(y.sum(axis=0), y.any(axis=1).sum()).astype(int)},
                         index=pd.Index([*classes, "macro"], name="class"))
