@@ -66,9 +66,12 @@ def auc_ci_figure(aucs: pd.DataFrame, reference: float | None = None,
     if reference is not None:
         fig.add_vline(x=reference, line=dict(color="crimson", dash="dash"),
                       annotation_text=f"{reference_name} {reference:.3f}".strip(),
-                      annotation_position="top left")
+                      annotation_position="top", annotation_yanchor="bottom",
+                      annotation_xanchor="right",
+                      annotation_font=dict(color="crimson", size=11))
     low = float(min(0.5, rows["ci_low"].min())) if len(rows) else 0.5
     fig.update_xaxes(title="ROC AUC", range=[low - 0.02, 1.0])
     fig.update_yaxes(autorange="reversed")
     return fig.update_layout(title="AUC per class with bootstrap 95% intervals",
-                             showlegend=False, **{**_LAYOUT, "height": 300})
+                             showlegend=False,
+                             **{**_LAYOUT, "height": 320, "margin": dict(l=55, r=10, t=70, b=40)})

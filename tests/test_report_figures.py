@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgviz import report, report_figures, settings
+from ecgviz import report, report_figures
 from ecgviz.checkpoint import read_card
 
 CLASSES = ["NORM", "MI"]
@@ -27,11 +27,10 @@ def hand_run(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shipped_run():
-    """The shipped checkpoint's run folder (``ECGVIZ_CHECKPOINT`` may name another for a check)."""
-    ckpt = Path(os.environ.get("ECGVIZ_CHECKPOINT") or settings.SHIPPED_CHECKPOINT)
-    if not ckpt.is_file():
-        pytest.skip(f"no checkpoint at {ckpt}")
+def shipped_run(request):
+    """The shipped checkpoint's folder and card (``ECGVIZ_TEST_CHECKPOINT`` names another one)."""
+    override = os.environ.get("ECGVIZ_TEST_CHECKPOINT")
+    ckpt = Path(override) if override else request.getfixturevalue("shipped_checkpoint")
     return ckpt.parent, read_card(ckpt)
 
 
