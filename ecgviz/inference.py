@@ -30,9 +30,13 @@ def window_starts(length: int, window: int, stride: int) -> list[int]:
 
 @lru_cache(maxsize=8)
 def resample_matrix(n_in: int, fs_in: float, fs_out: float) -> torch.Tensor:
-    """(n_out, n_in) matrix equal to ``signals.resample`` (resampling is linear)."""
+    """(n_out, n_in) matrix equal to ``signals.resample`` (resampling is linear).
+
+    Built outside inference mode: the cached matrix is reused by autograd (saliency).
+    """
     eye = np.eye(n_in, dtype=np.float32)
-    return torch.from_numpy(resample(eye, fs_in, fs_out)).contiguous()
+    with torch.inference_mode(False):
+        return torch.from_numpy(resample(eye, fs_in, fs_out)).contiguous()
 
 
 def windowed_logits(net: nn.Module, x: torch.Tensor, window: int, stride: int) -> torch.Tensor:
