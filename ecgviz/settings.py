@@ -43,6 +43,11 @@ def runs_dir() -> Path:
     return Path(os.environ.get("ECGVIZ_RUNS_DIR", REPO_ROOT / "runs")).expanduser()
 
 
+def cache_dir() -> Path:
+    """Derived data such as the training signal cache (``ECGVIZ_CACHE_DIR``, default ``.cache/``)."""
+    return Path(os.environ.get("ECGVIZ_CACHE_DIR", REPO_ROOT / ".cache")).expanduser()
+
+
 def active_model_file() -> Path:
     """Small JSON file naming the checkpoint chosen with "Use this model"."""
     return runs_dir() / "active_model.json"

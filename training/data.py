@@ -1,8 +1,13 @@
-"""Training data: the official PTB-XL split as in-memory arrays, crops and augmentation."""
+"""Training data: the official PTB-XL split read from the int16 signal cache, crops, augmentation.
+
+Signals stay memory-mapped int16 (see ``training.cache``); datasets convert and standardise one
+record or crop at a time, so a full-size training set costs its cache pages, not float copies.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -10,18 +15,33 @@ import torch
 from torch.utils.data import Dataset
 
 from ecgviz import ptbxl
-from ecgviz.signals import read_ptbxl, resample
+from ecgviz.signals import standardize
+from training.cache import ADU_PER_MV, PHASES, CachedSignals, signals_100hz, to_mv
 
-PHASES = 5  # 500 Hz -> 100 Hz: one decimation per sample phase
+CHUNK = 512  # records per chunk when a whole split is scanned
 
 
 @dataclass
 class SplitData:
-    """Signals (N, T, 12) in mV at 100 Hz, multi-hot labels (N, 5) and their ecg_ids."""
+    """One split: ecg_ids, multi-hot labels (N, 5) and the cache rows of its 100 Hz signals."""
 
     ids: np.ndarray
-    x: np.ndarray
     y: np.ndarray
+    signals: CachedSignals
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def length(self) -> int:
+        """Samples per record."""
+        return int(self.signals.data.shape[1])
+
+    def batches(self, size: int = CHUNK) -> Iterator[np.ndarray]:
+        """The split's signals as float32 mV chunks (n, T, 12), in split order."""
+        for start in range(0, len(self), size):
+            yield to_mv(self.signals.data[self.rows[start:start + size]])
 
 
 def choose_ids(index: pd.DataFrame, split: str, max_records: int | None, seed: int) -> np.ndarray:
@@ -32,64 +52,64 @@ def choose_ids(index: pd.DataFrame, split: str, max_records: int | None, seed: i
     return ids
 
 
-def load_split(data_dir: Path, index: pd.DataFrame, ids: np.ndarray) -> SplitData:
-    """Read the 100 Hz files of ``ids`` into one float32 array."""
-    x = np.stack([read_ptbxl(data_dir, index.loc[i], fs=100).signal for i in ids]) if len(ids) \
-        else np.zeros((0, 1000, 12), np.float32)
-    return SplitData(ids=ids, x=x, y=ptbxl.label_matrix(index, ids))
+def load_split(data_dir: Path, index: pd.DataFrame, ids: np.ndarray, cache_root: Path | None = None,
+               log: Callable[[str], None] | None = None) -> SplitData:
+    """The split ``ids`` backed by the folder's signal cache (built on first use)."""
+    signals = signals_100hz(data_dir, index, cache_root, log)
+    return SplitData(ids=np.asarray(ids), y=ptbxl.label_matrix(index, ids), signals=signals,
+                     rows=signals.rows(ids))
 
 
-def phase_variants(data_dir: Path, index: pd.DataFrame, ids: np.ndarray, length: int
-                   ) -> list[np.ndarray]:
-    """Per record, its 500 Hz file decimated to 100 Hz from each of the 5 sample phases.
-
-    These are genuinely different 100 Hz versions of one real ECG (label-preserving); records
-    without 500 Hz files get an empty (0, T, 12) array.
-    """
-    out = []
-    for i in ids:
-        row = index.loc[i]
-        if not row["has_500hz"]:
-            out.append(np.zeros((0, length, 12), np.float32))
-            continue
-        hr = read_ptbxl(data_dir, row, fs=500).signal
-        out.append(np.stack([resample(hr[p:], 500, 100)[:length] for p in range(PHASES)
-                             if len(hr[p:]) >= PHASES * length]))
-    return out
+def fit_standardizer(split: SplitData) -> tuple[np.ndarray, np.ndarray]:
+    """Per-lead mean and std (mV) over every sample of a split, from exact integer sums."""
+    total = np.zeros(12, np.int64)
+    squares = np.zeros(12, np.int64)
+    for start in range(0, len(split), CHUNK):
+        block = split.signals.data[split.rows[start:start + CHUNK]].reshape(-1, 12).astype(np.int64)
+        total += block.sum(axis=0)
+        squares += (block * block).sum(axis=0)
+    n = max(len(split) * split.length, 1)
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean ** 2, 0.0)) / ADU_PER_MV
+    return (mean / ADU_PER_MV).astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
 
 
 class CropDataset(Dataset):
-    """Random ``window``-sample crops of standardised records; picks a random version of each."""
+    """Random ``window``-sample crops, standardised; picks a random version of each record
+    (its 100 Hz file or one of its 500 Hz phase decimations, where ``variants`` has them)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, window: int, seed: int,
-                 variants: list[np.ndarray] | None = None):
-        self.x, self.y, self.window = x, torch.from_numpy(y), window
+    def __init__(self, split: SplitData, mean: np.ndarray, std: np.ndarray, window: int, seed: int,
+                 variants: CachedSignals | None = None):
+        self.data, self.rows, self.y = split.signals.data, split.rows, torch.from_numpy(split.y)
+        self.mean, self.std, self.window = mean, std, window
         self.variants = variants
+        self.variant_rows = variants.rows(split.ids, missing_ok=True) if variants else None
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        return len(self.x)
+        return len(self.rows)
 
     def __getitem__(self, i: int):
-        signal = self.x[i]
-        if self.variants is not None and len(self.variants[i]):
-            k = self.rng.integers(0, len(self.variants[i]) + 1)
+        signal = self.data[self.rows[i]]
+        if self.variant_rows is not None and self.variant_rows[i] >= 0:
+            k = self.rng.integers(0, PHASES + 1)
             if k:
-                signal = self.variants[i][k - 1]
+                signal = self.variants.data[self.variant_rows[i], k - 1]
         start = self.rng.integers(0, signal.shape[0] - self.window + 1)
-        crop = signal[start:start + self.window].T
-        return torch.from_numpy(np.ascontiguousarray(crop)), self.y[i]
+        crop = standardize(to_mv(signal[start:start + self.window]), self.mean, self.std)
+        return torch.from_numpy(np.ascontiguousarray(crop.T)), self.y[i]
 
 
 class RecordDataset(Dataset):
     """Whole standardised records (evaluated with sliding windows)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray):
-        self.x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))
-        self.y = torch.from_numpy(y)
+    def __init__(self, split: SplitData, mean: np.ndarray, std: np.ndarray):
+        self.data, self.rows, self.y = split.signals.data, split.rows, torch.from_numpy(split.y)
+        self.mean, self.std = mean, std
 
     def __len__(self) -> int:
-        return len(self.x)
+        return len(self.rows)
 
     def __getitem__(self, i: int):
-        return self.x[i], self.y[i]
+        x = standardize(to_mv(self.data[self.rows[i]]), self.mean, self.std)
+        return torch.from_numpy(np.ascontiguousarray(x.T)), self.y[i]

@@ -5,6 +5,9 @@
 
 Folds 1-8 train, 9 valid (best epoch by macro AUC), 10 test. Random 250-sample crops for
 training, sliding windows (stride 125, max) for evaluation. The run folder is described in README.
+Signals come from the folder's int16 cache (``training.cache``, built on first use). The same
+command runs data-parallel under ``torchrun``/``accelerate launch`` (``training.distributed``):
+``--bs`` is then the global batch, rank 0 writes the run folder.
 """
 from __future__ import annotations
 
@@ -30,13 +33,14 @@ from fastai.learner import Learner
 from fastai.losses import BCEWithLogitsLossFlat
 from fastai.metrics import AccumMetric, ActivationType, accuracy_multi
 from fastai.optimizer import Adam
-from fastai.torch_core import set_seed
+from fastai.torch_core import get_model, set_seed
 
 from ecgviz import checkpoint, metrics, model as models, ptbxl
 from ecgviz.inference import Predictor, SlidingWindow
-from ecgviz.signals import LEADS, fit_standardizer, standardize
-from training import plots
-from training.data import CropDataset, RecordDataset, choose_ids, load_split, phase_variants
+from ecgviz.signals import LEADS
+from training import distributed, plots
+from training.cache import phase_variants
+from training.data import CropDataset, RecordDataset, choose_ids, fit_standardizer, load_split
 from training.status import now, update_status
 
 FS = 100
@@ -114,7 +118,7 @@ class RunFiles(Callback):
                      f"{lr:.6g},{seconds:.2f}\n")
         if np.isfinite(auc) and auc > self.best_auc:
             self.best_auc, self.best_epoch = auc, self.epoch + 1
-            self.best_state = copy.deepcopy(self.learn.model.net.state_dict())
+            self.best_state = copy.deepcopy(get_model(self.learn.model).net.state_dict())
         latest = {"train_loss": train_loss, "valid_loss": valid_loss, "accuracy_multi": acc,
                   "macro_auc": auc, "best_epoch": self.best_epoch, "best_valid_auc": self.best_auc}
         update_status(self.run_dir, phase="training", epoch=self.epoch + 1, epochs=self.epochs,
@@ -124,6 +128,10 @@ class RunFiles(Callback):
 
     def after_fit(self):
         self.sched.close()
+
+
+def _quiet(*args, **kwargs) -> None:
+    """Stands in for logging and status writes on DDP ranks other than 0."""
 
 
 def _device(name: str) -> torch.device:
@@ -148,60 +156,69 @@ def _provenance(data_dir: Path, index: pd.DataFrame, splits: dict[str, np.ndarra
     }
 
 
-def train(cfg: TrainConfig) -> Path:
-    """Run the whole protocol; returns the checkpoint path."""
-    run_dir = Path(cfg.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
+def train(cfg: TrainConfig) -> Path | None:
+    """Run the whole protocol; returns the checkpoint path (``None`` on DDP ranks other than 0)."""
+    run_dir, main = Path(cfg.out), distributed.is_main()
+    say = log if main else _quiet
+    status = (lambda **fields: update_status(run_dir, **fields)) if main else _quiet
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed, reproducible=True)
-    device = _device(cfg.device)
-    update_status(run_dir, phase="loading", config=asdict(cfg), pid=os.getpid(), started=now(),
-                  device=str(device), epoch=0, epochs=cfg.epochs)
+    device = distributed.rank_device(_device(cfg.device))
+    world = distributed.world_size()
+    status(phase="loading", config=asdict(cfg), pid=os.getpid(), started=now(),
+           device=str(device), processes=world, epoch=0, epochs=cfg.epochs)
     data_dir = Path(cfg.data)
     index = ptbxl.load_index(data_dir)
     ids = {s: choose_ids(index, s, cfg.max_records, cfg.seed) for s in ptbxl.SPLITS}
     if len(ids["train"]) == 0 or len(ids["valid"]) == 0:
         raise ptbxl.DatasetError(f"{data_dir} has no labelled records in the training folds (1-8) "
                                  "or the validation fold (9).")
-    splits = {s: load_split(data_dir, index, v) for s, v in ids.items()}
-    mean, std = fit_standardizer(splits["train"].x)
-    norm = {s: standardize(d.x, mean, std) for s, d in splits.items()}
-    variants = None
-    if cfg.phase_augment:
-        variants = [standardize(v, mean, std) for v in
-                    phase_variants(data_dir, index, ids["train"], splits["train"].x.shape[1])]
-    log(f"data {data_dir}: train {len(ids['train'])} valid {len(ids['valid'])} "
-        f"test {len(ids['test'])} records; 500 Hz phase versions for "
-        f"{sum(len(v) > 0 for v in variants or [])} training records; device {device}")
+    splits = {s: load_split(data_dir, index, v, log=say) for s, v in ids.items()}
+    mean, std = fit_standardizer(splits["train"])
+    variants = phase_variants(data_dir, index, splits["train"].length, log=say) \
+        if cfg.phase_augment else None
+    n_phased = int((variants.rows(ids["train"], missing_ok=True) >= 0).sum()) if variants else 0
+    bs = max(cfg.bs // world, 1)
+    say(f"data {data_dir}: train {len(ids['train'])} valid {len(ids['valid'])} "
+        f"test {len(ids['test'])} records; 500 Hz phase versions for {n_phased} training "
+        f"records; device {device}" + (f"; {world} processes x batch {bs}" if world > 1 else ""))
 
-    train_ds = CropDataset(norm["train"], splits["train"].y, WINDOW, cfg.seed, variants)
-    valid_ds = RecordDataset(norm["valid"], splits["valid"].y)
-    dls = DataLoaders(DataLoader(train_ds, bs=cfg.bs, shuffle=True, drop_last=len(train_ds) > cfg.bs),
+    train_ds = CropDataset(splits["train"], mean, std, WINDOW, cfg.seed + distributed.rank(),
+                           variants)
+    valid_ds = RecordDataset(splits["valid"], mean, std)
+    dls = DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=len(train_ds) > cfg.bs),
                       DataLoader(valid_ds, bs=256), device=device)
     net = models.build(cfg.arch, len(ptbxl.SUPERCLASSES), se=cfg.se, sa=cfg.sa)
+    # Accumulated metrics see every valid record once, also when DDP shards the valid set.
+    accuracy = AccumMetric(accuracy_multi, flatten=False, name="accuracy_multi")
     auc_metric = AccumMetric(metrics.macro_auc, activation=ActivationType.Sigmoid, to_np=True,
                              invert_arg=True, flatten=False, name="macro_auc")
     learn = Learner(dls, SlidingWindow(net, WINDOW, STRIDE), loss_func=BCEWithLogitsLossFlat(),
-                    opt_func=Adam, wd=cfg.wd, metrics=[accuracy_multi, auc_metric],
+                    opt_func=Adam, wd=cfg.wd, metrics=[accuracy, auc_metric],
                     path=run_dir, model_dir=".fastai_tmp")
     if device.type == "cuda":
         learn = learn.to_fp16()
 
     suggested = None
-    with learn.no_bar(), learn.no_logging():
+    with learn.no_bar(), learn.no_logging(), distributed.distrib_ctx(learn, device.type == "cpu"):
         if cfg.lr == "auto":
-            update_status(run_dir, phase="lr_find")
-            suggestion = learn.lr_find(show_plot=False)
-            suggested = float(suggestion.valley)
+            status(phase="lr_find")
+            suggested = distributed.lr_find(learn)
             rec = learn.recorder
-            pd.DataFrame({"lr": rec.lrs, "loss": [float(x) for x in rec.losses]}).to_csv(
-                run_dir / "lr_find.csv", index=False)
-            log(f"lr_find suggests {suggested:.2e}")
+            if main:
+                pd.DataFrame({"lr": rec.lrs, "loss": [float(x) for x in rec.losses]}).to_csv(
+                    run_dir / "lr_find.csv", index=False)
+            say(f"lr_find suggests {suggested:.2e}")
         lr_max = suggested if cfg.lr == "auto" else float(cfg.lr)
-        update_status(run_dir, phase="training", lr_max=lr_max, suggested_lr=suggested)
+        status(phase="training", lr_max=lr_max, suggested_lr=suggested)
         files = RunFiles(run_dir, cfg.epochs)
         t0 = time.time()
-        learn.fit_one_cycle(cfg.epochs, lr_max, cbs=[files])
+        learn.fit_one_cycle(cfg.epochs, lr_max, cbs=[files] if main else [])
         train_seconds = time.time() - t0
+    distributed.teardown()
+    if not main:
+        return None
 
     update_status(run_dir, phase="evaluating")
     if files.best_state is not None:
@@ -220,7 +237,7 @@ def train(cfg: TrainConfig) -> Path:
     for split in ("valid", "test"):
         if not len(ids[split]):
             continue
-        pred = predictor.predict_signals(splits[split].x, FS)
+        pred = np.concatenate([predictor.predict_signals(x, FS) for x in splits[split].batches()])
         short = "val" if split == "valid" else "test"
         np.save(run_dir / f"y_{short}.npy", splits[split].y)
         np.save(run_dir / f"y_{short}_pred.npy", pred)
@@ -276,12 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(cfg)
     except Cancelled:
-        update_status(Path(cfg.out), phase="cancelled", finished=now())
+        if distributed.is_main():
+            update_status(Path(cfg.out), phase="cancelled", finished=now())
         log("cancelled")
         return 130
     except Exception as exc:  # the run folder must say why it failed
-        update_status(Path(cfg.out), phase="failed", finished=now(),
-                      error=f"{type(exc).__name__}: {exc}")
+        if distributed.is_main():
+            update_status(Path(cfg.out), phase="failed", finished=now(),
+                          error=f"{type(exc).__name__}: {exc}")
         log(f"failed: {type(exc).__name__}: {exc}")
         traceback.print_exc()
         return 1
