@@ -8,15 +8,15 @@ st.set_page_config(page_title="ECG review", page_icon="🫀", layout="wide")
 
 deep_link = "ecg_id" in st.query_params
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=not deep_link),
-    st.Page("pages/browse.py", title="Browse", icon="🔎"),
-    st.Page("pages/review.py", title="Review", icon="🫀", default=deep_link),
-    st.Page("pages/upload.py", title="Upload", icon="📤"),
-    st.Page("pages/model_report.py", title="Model", icon="📊"),
-    st.Page("pages/quiz.py", title="Quiz", icon="🎓"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=not deep_link),
+    st.Page("pages/browse.py", title="Browse", icon=":material/search:"),
+    st.Page("pages/review.py", title="Review", icon=":material/monitor_heart:", default=deep_link),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("pages/model_report.py", title="Model", icon=":material/analytics:"),
+    st.Page("pages/quiz.py", title="Quiz", icon=":material/school:"),
 ]
 if settings.training_allowed():
-    pages.append(st.Page("pages/train_page.py", title="Training", icon="🏋️"))
+    pages.append(st.Page("pages/train_page.py", title="Training", icon=":material/model_training:"))
 page = st.navigation(pages)
 
 with st.sidebar:

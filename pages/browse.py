@@ -68,7 +68,7 @@ event = st.dataframe(
 rows = [r for r in event.selection.rows if r < len(found)]
 if rows:
     ecg_id = int(found.index[rows[0]])
-    st.page_link("pages/review.py", label=f"Open ecg_id {ecg_id} on the Review page", icon="🫀",
+    st.page_link("pages/review.py", label=f"Open ecg_id {ecg_id} on the Review page", icon=":material/monitor_heart:",
                  query_params={"ecg_id": ecg_id})
     st.caption(f"Shareable link: `?ecg_id={ecg_id}`")
 else:

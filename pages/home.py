@@ -34,8 +34,8 @@ table.columns = [c if isinstance(c, str) else f"fold {c}" for c in table.columns
 st.dataframe(table, width="stretch")
 
 left, right = st.columns(2)
-left.page_link("pages/browse.py", label="Browse and filter the records", icon="🔎")
-right.page_link("pages/upload.py", label="Upload your own WFDB record", icon="📤")
+left.page_link("pages/browse.py", label="Browse and filter the records", icon=":material/search:")
+right.page_link("pages/upload.py", label="Upload your own WFDB record", icon=":material/upload_file:")
 
 st.subheader("Licence and attribution")
 st.markdown(
