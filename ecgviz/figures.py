@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ecgviz.signals import LEADS, ECGRecord
+from ecgviz.vcg import COMPONENTS, PLANES
 
 PAPER_SPEED = 25.0             # mm/s
 STANDARD_GAIN = 10.0           # mm/mV; the y axis unit is 1 mV at this gain (10 mm)
@@ -169,7 +170,7 @@ def _saliency_heat(attributions: np.ndarray, pieces: Sequence[_Piece], rows: Seq
 def ecg_paper(record: ECGRecord, layout: str = "3x4", attributions: np.ndarray | None = None,
               opacity: float = 0.5, gain: float = STANDARD_GAIN, *, start: float = 0.0,
               seconds: float = WINDOW_S, target: str | None = None, title: str | None = None,
-              height: int | None = None, width_hint: int = 1150) -> go.Figure:
+              height: int | None = None, width_hint: int = 900) -> go.Figure:
     """12-lead ECG on paper (25 mm/s, 10 mm/mV grid, square boxes) with optional saliency heat.
 
     ``layout`` is ``"3x4"`` (four 2.5 s columns, each its own quarter of the window, plus a lead II
@@ -330,5 +331,106 @@ def lead_attribution(attributions: np.ndarray, leads: Sequence[str] = LEADS, *,
                    title=None, fixedrange=True),
         yaxis=dict(categoryorder="array", categoryarray=list(leads), autorange="reversed",
                    fixedrange=True),
+    )
+    return fig
+
+
+VCG_COLORSCALE = "Viridis"     # loop colour runs with time through the beat
+
+
+def _vcg_limit(xyz: np.ndarray) -> float:
+    """Half-width of the symmetric axis range shared by every view (mV)."""
+    peak = float(np.abs(xyz).max()) if xyz.size else 0.0
+    return max(peak, 0.1) * 1.1
+
+
+def vcg_loops(xyz: np.ndarray, fs: float, *, title: str | None = None) -> go.Figure:
+    """Frontal, transverse and left-sagittal VCG loops side by side, equal aspect, shared scale.
+
+    ``xyz`` is (T, 3) X, Y, Z in mV (``ecgviz.vcg`` conventions: X left, Y inferior, Z
+    posterior); each view is drawn as ``ecgviz.vcg.PLANES`` says (e.g. frontal with inferior down),
+    the loop coloured by time in ms from its first sample, which is marked by a ring.
+    """
+    xyz = np.asarray(xyz, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or xyz.shape[0] < 2:
+        raise ValueError(f"xyz must be (T >= 2, 3), got {xyz.shape}")
+    ms = np.arange(xyz.shape[0]) * 1000.0 / fs
+    lim = _vcg_limit(xyz)
+    k = {c: i for i, c in enumerate(COMPONENTS)}
+    fig = go.Figure()
+    gap = 0.06
+    width = (1 - 2 * gap) / len(PLANES)
+    for n, plane in enumerate(PLANES):
+        ax = "" if n == 0 else str(n + 1)
+        h, v = xyz[:, k[plane.across]], xyz[:, k[plane.up]]
+        common = dict(xaxis=f"x{ax}", yaxis=f"y{ax}", showlegend=False)
+        fig.add_trace(go.Scatter(x=h, y=v, mode="lines", line=dict(color="#9a9a9a", width=1),
+                                 hoverinfo="skip", meta={"role": "loop-line", "plane": plane.name},
+                                 **common))
+        fig.add_trace(go.Scatter(
+            x=h, y=v, mode="markers", customdata=ms, name=plane.name,
+            marker=dict(size=4, color=ms, colorscale=VCG_COLORSCALE, showscale=n == 0,
+                        colorbar=dict(title=dict(text="ms", side="right"), thickness=9, len=0.8,
+                                      x=1.0, xanchor="left")),
+            hovertemplate=(f"<b>{plane.name}</b> · %{{customdata:.0f}} ms<br>{plane.across} "
+                           f"%{{x:.3f}} mV · {plane.up} %{{y:.3f}} mV<extra></extra>"),
+            meta={"role": "loop", "plane": plane.name}, **common))
+        fig.add_trace(go.Scatter(x=h[:1], y=v[:1], mode="markers", hoverinfo="skip",
+                                 marker=dict(size=9, color="rgba(0,0,0,0)",
+                                             line=dict(color="#111", width=1.5)),
+                                 meta={"role": "start", "plane": plane.name}, **common))
+        x0 = n * (width + gap)
+        fig.update_layout({
+            f"xaxis{ax}": dict(domain=[x0, x0 + width], range=[-lim, lim], zeroline=True,
+                               zerolinecolor="#888", gridcolor="#eee", ticksuffix="",
+                               title=dict(text=f"{plane.across} (mV) → {plane.right_label}",
+                                          font=dict(size=11))),
+            f"yaxis{ax}": dict(range=[-lim, lim] if plane.up_is_positive else [lim, -lim],
+                               scaleanchor=f"x{ax}", scaleratio=1, zeroline=True,
+                               zerolinecolor="#888", gridcolor="#eee", anchor=f"x{ax}",
+                               title=dict(text=f"{plane.up} (mV) · {plane.down_label} ↓",
+                                          font=dict(size=11), standoff=2)),
+        })
+        fig.add_annotation(x=x0 + width / 2, y=1.0, xref="paper", yref="paper", showarrow=False,
+                           yanchor="bottom", text=f"<b>{plane.name.capitalize()}</b>",
+                           font=dict(size=13))
+    fig.update_layout(height=360, margin=dict(l=8, r=8, t=34 if title else 26, b=8),
+                      plot_bgcolor="white", hovermode="closest",
+                      title=dict(text=title, x=0.01, font=dict(size=14)) if title else None,
+                      meta={"fs": fs, "limit_mv": lim, "planes": [p.name for p in PLANES]})
+    return fig
+
+
+def vcg_3d(xyz: np.ndarray, fs: float | None = None, *, title: str | None = None) -> go.Figure:
+    """The VCG loop in 3-D, rotatable, in the patient's frame: left, posterior and superior
+    (drawn axes X, Z and Y with Y reversed, so the head is up); equal scale on every axis."""
+    xyz = np.asarray(xyz, dtype=np.float64)
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or xyz.shape[0] < 2:
+        raise ValueError(f"xyz must be (T >= 2, 3), got {xyz.shape}")
+    t = np.arange(xyz.shape[0]) * (1000.0 / fs if fs else 1.0)
+    unit = "ms" if fs else "sample"
+    lim = _vcg_limit(xyz)
+    x, y, z = xyz.T
+    fig = go.Figure([
+        go.Scatter3d(x=x, y=z, z=y, mode="lines", customdata=np.c_[t, y],
+                     line=dict(color=t, colorscale=VCG_COLORSCALE, width=5, showscale=True,
+                               colorbar=dict(title=dict(text=unit), thickness=9, len=0.7)),
+                     hovertemplate=(f"%{{customdata[0]:.0f}} {unit}<br>X %{{x:.3f}} · "
+                                    "Y %{customdata[1]:.3f} · Z %{y:.3f} mV<extra></extra>"),
+                     name="VCG loop", meta={"role": "loop3d"}),
+        go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", hoverinfo="skip", name="origin",
+                     marker=dict(size=3, color="#111"), meta={"role": "origin"}),
+    ])
+    axis = dict(range=[-lim, lim], zeroline=True, zerolinecolor="#888", backgroundcolor="white",
+                gridcolor="#ddd", showspikes=False)
+    fig.update_layout(
+        height=480, margin=dict(l=0, r=0, t=30 if title else 0, b=0), showlegend=False,
+        title=dict(text=title, x=0.01, font=dict(size=14)) if title else None,
+        scene=dict(xaxis=dict(title=dict(text="X → left (mV)"), **axis),
+                   yaxis=dict(title=dict(text="Z → posterior (mV)"), **axis),
+                   zaxis=dict(title=dict(text="Y → inferior (mV)"), **{**axis, "range": [lim, -lim]}),
+                   aspectmode="cube",
+                   camera=dict(eye=dict(x=0.9, y=-2.1, z=0.7), up=dict(x=0, y=0, z=1))),
+        meta={"fs": fs, "limit_mv": lim},
     )
     return fig
