@@ -277,7 +277,8 @@ def probability_bars(probs: Sequence[float], classes: Sequence[str],
         fig.add_trace(go.Bar(
             x=probs[idx], y=[classes[i] for i in idx], orientation="h", name=name,
             marker=dict(color=color, line=dict(color="#333", width=0.8),
-                        pattern=dict(shape=pattern, fgcolor="#333", size=6, solidity=0.25)),
+                        pattern=dict(shape=pattern, fgcolor="#333", size=6, solidity=0.25,
+                                     fillmode="overlay")),
             text=[f"{probs[i]:.0%}" for i in idx], textposition="outside", cliponaxis=False,
             hovertemplate="%{y}: %{x:.3f} (" + name + ")<extra></extra>", meta={"role": key},
         ))
@@ -300,7 +301,7 @@ def probability_bars(probs: Sequence[float], classes: Sequence[str],
         xaxis=dict(range=[0, 1.18], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0],
                    gridcolor="#eee", title=None, fixedrange=True),
         yaxis=dict(categoryorder="array", categoryarray=list(classes), autorange="reversed",
-                   fixedrange=True),
+                   fixedrange=True, automargin=True),
     )
     return fig
 
@@ -330,7 +331,7 @@ def lead_attribution(attributions: np.ndarray, leads: Sequence[str] = LEADS, *,
         xaxis=dict(zeroline=True, zerolinecolor="#333", gridcolor="#eee", tickformat=".2g",
                    title=None, fixedrange=True),
         yaxis=dict(categoryorder="array", categoryarray=list(leads), autorange="reversed",
-                   fixedrange=True),
+                   fixedrange=True, automargin=True),
     )
     return fig
 

@@ -16,7 +16,8 @@ import streamlit as st
 from ecgviz import report, settings
 from ecgviz.checkpoint import CheckpointError
 from ecgviz.inference import Predictor
-from ecgviz.ptbxl import DatasetError, load_index
+from ecgviz.ptbxl import DatasetError, load_index, load_statements
+from ecgviz.saliency import Saliency, integrated_gradients
 from ecgviz.signals import ECGRecord, read_ptbxl
 
 
@@ -114,6 +115,32 @@ def fold_report(run_dir: Path, classes: list[str]
                 ) -> tuple[report.RunPredictions, report.FoldReport]:
     """Cached test-fold predictions of a run and their report (``report.RunFilesError`` if absent)."""
     return _fold_report(str(run_dir), stamp(Path(run_dir) / "y_test_pred.npy"), tuple(classes))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _statements(path: str, mtime: float) -> pd.DataFrame:
+    return load_statements(Path(path))
+
+
+def statements() -> pd.DataFrame:
+    """``scp_statements.csv`` of the dataset in use, indexed by SCP code."""
+    path = dataset().path
+    return _statements(str(path), stamp(path / "scp_statements.csv"))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _saliency(model_path: str, mtime: float, key: str, target: str, baseline: str, n_steps: int,
+              _rec: ECGRecord) -> Saliency:
+    return integrated_gradients(_predictor(model_path, mtime), _rec, target, baseline, n_steps)
+
+
+def saliency(rec: ECGRecord, target: str, baseline: str = "zeros", n_steps: int = 50) -> Saliency | None:
+    """Cached integrated gradients per (model, record, class, baseline, steps); ``None`` without a model."""
+    model, _ = predictor()
+    if model is None:
+        return None
+    path = settings.checkpoint_path()
+    return _saliency(str(path), stamp(path), record_key(rec), target, baseline, int(n_steps), rec)
 
 
 def show_data_notice() -> None:
