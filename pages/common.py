@@ -56,6 +56,12 @@ def dataset() -> Dataset:
                        f"{exc} Showing the bundled PTB-XL sample instead.")
 
 
+def index_at(path: Path) -> pd.DataFrame:
+    """Cached index of any PTB-XL folder (``DatasetError`` when it is not one)."""
+    path = Path(path).expanduser()
+    return _index(str(path), stamp(path / "ptbxl_database.csv"))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def _record(path: str, mtime: float, ecg_id: int, fs: int) -> ECGRecord:
     return read_ptbxl(Path(path), _index(path, mtime).loc[ecg_id], fs=fs)

@@ -167,7 +167,9 @@ def is_training_process(pid: int | None) -> bool:
     if not pid:
         return False
     child = _CHILDREN.get(int(pid))
-    if child is not None and child.poll() is not None:
+    if child is not None:  # started here: the process handle knows (and reaps it)
+        if child.poll() is None:
+            return True
         _CHILDREN.pop(int(pid), None)
         return False
     try:
