@@ -57,7 +57,7 @@ event = st.dataframe(
     column_config={
         "_index": st.column_config.NumberColumn("ecg_id", format="%d"),
         "superclasses": "Superclasses",
-        "scp": st.column_config.TextColumn("SCP statements (likelihood %)"),
+        "scp": st.column_config.TextColumn("SCP statements (likelihood %)", width="medium"),
         "age": st.column_config.NumberColumn("Age", format="%d"),
         "sex_name": "Sex",
         "strat_fold": st.column_config.NumberColumn("Fold", format="%d"),
