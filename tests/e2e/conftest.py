@@ -4,11 +4,15 @@ Fixtures (reuse them in any ``tests/e2e/test_*.py``):
 
 - ``launch_app``   session-scoped factory. ``with launch_app({"ECGVIZ_CHECKPOINT": "..."}) as url:``
                    starts ``streamlit run app.py`` on a free localhost port with ``os.environ`` plus
-                   the given variables, waits for ``/_stcore/health`` and yields the base URL
-                   (``http://127.0.0.1:PORT``); the server is stopped on exit. The server log is
-                   written to ``artifacts/streamlit-PORT.log``.
+                   the given variables, waits for ``/_stcore/health``, opens ``/`` once in chromium
+                   (see below) and yields the base URL (``http://127.0.0.1:PORT``); the server is
+                   stopped on exit. The server log is written to ``artifacts/streamlit-PORT.log``.
 - ``app_url``      session-scoped base URL of one app started with the test process's environment
                    (set ``ECGVIZ_*``/``PTBXL_DIR`` before the session, or use ``launch_app``).
+
+Warm-up: Streamlit treats a folder named ``pages/`` as a legacy multipage app until app.py has
+run once in the server process, so a fresh server's first visit of e.g. ``/review`` would bypass
+the router. Both fixtures therefore open ``/`` once before yielding (``warm=False`` skips that).
 - ``browser``      session-scoped Playwright chromium: ``/usr/bin/chromium``, headless, with
                    ``--no-sandbox --disable-gpu --disable-background-networking``.
 - ``page``         a fresh 1440x1000 page per test (closed afterwards).
@@ -28,6 +32,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -62,8 +67,18 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _warm_up(browser, url: str) -> None:
+    context = browser.new_context()
+    try:
+        pg = context.new_page()
+        pg.goto(url)
+        pg.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=START_TIMEOUT_S * 1000)
+    finally:
+        context.close()
+
+
 @contextmanager
-def _streamlit(env: dict[str, str] | None = None) -> Iterator[str]:
+def _streamlit(browser, env: dict[str, str] | None = None, warm: bool = True) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -81,6 +96,8 @@ def _streamlit(env: dict[str, str] | None = None) -> Iterator[str]:
                 pytest.fail(f"streamlit did not become healthy on {url}:\n"
                             + log_path.read_text()[-3000:])
             time.sleep(0.5)
+        if warm:
+            _warm_up(browser, url)
         yield url
     finally:
         proc.terminate()
@@ -92,13 +109,13 @@ def _streamlit(env: dict[str, str] | None = None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def launch_app():
-    return _streamlit
+def launch_app(browser):
+    return partial(_streamlit, browser)
 
 
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    with _streamlit() as url:
+def app_url(browser) -> Iterator[str]:
+    with _streamlit(browser) as url:
         yield url
 
 

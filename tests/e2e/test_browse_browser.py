@@ -18,11 +18,9 @@ def test_home_renders(app_url, page, wait_idle, artifacts):
 
 
 def test_browse_table_and_open_record(app_url, page, wait_idle, artifacts):
-    page.goto(app_url)
+    page.goto(f"{app_url}/browse")
     wait_idle(page)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="Browse").click()
-    wait_idle(page)
-    assert page.url == f"{app_url}/browse"
+    assert _active_page(page) == "Browse"
     page.get_by_role("heading", name="Browse records").wait_for()
     page.get_by_text("488 of 488 records match").wait_for()
     grid = page.locator('[data-testid="stDataFrame"]')
@@ -56,7 +54,7 @@ def test_deep_link(app_url, page, wait_idle):
     "of app.py: a fresh server's first visitor of /browse gets every pages/*.py in the sidebar "
     "and no router. Fixed by renaming pages/ (then remove this mark)."))
 def test_first_visit_of_a_page_url_on_a_fresh_server(launch_app, page, wait_idle):
-    with launch_app() as url:
+    with launch_app(warm=False) as url:
         page.goto(f"{url}/browse")
         wait_idle(page)
         links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
