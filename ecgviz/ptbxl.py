@@ -18,6 +18,8 @@ SPLITS = ("train", "valid", "test")
 SEX_NAMES = {0: "male", 1: "female"}  # PTB-XL codes sex as 0 = male, 1 = female
 QUALITY_FIELDS = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems",
                   "extra_beats", "pacemaker")
+REQUIRED_COLUMNS = ("patient_id", "age", "sex", "report", "scp_codes", "validated_by_human",
+                    *QUALITY_FIELDS, "strat_fold", "filename_lr", "filename_hr")
 _SCP_ITEM = re.compile(r"'([^']+)':\s*([-+0-9.eE]+)")
 
 
@@ -35,7 +37,17 @@ def load_statements(data_dir: Path) -> pd.DataFrame:
     path = Path(data_dir) / "scp_statements.csv"
     if not path.is_file():
         raise DatasetError(f"{path} is missing: a PTB-XL folder holds scp_statements.csv.")
-    return pd.read_csv(path, index_col=0)
+    table = _read_table(path, index_col=0)
+    if not {"diagnostic", "diagnostic_class"} <= set(table.columns):
+        raise DatasetError(f"{path} lacks the diagnostic and diagnostic_class columns of PTB-XL.")
+    return table
+
+
+def _read_table(path: Path, **kwargs) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **kwargs)
+    except ValueError as exc:  # includes pandas' ParserError and UnicodeDecodeError
+        raise DatasetError(f"{path} is not a readable PTB-XL table ({exc}).") from exc
 
 
 def superclass_map(statements: pd.DataFrame) -> dict[str, str]:
@@ -70,7 +82,10 @@ def load_index(data_dir: Path) -> pd.DataFrame:
     if not csv.is_file():
         raise DatasetError(f"{csv} is missing: expected the PTB-XL layout "
                            "(ptbxl_database.csv, scp_statements.csv, records100/, records500/).")
-    db = pd.read_csv(csv, index_col="ecg_id")
+    db = _read_table(csv, index_col="ecg_id")
+    missing = [c for c in REQUIRED_COLUMNS if c not in db.columns]
+    if missing:
+        raise DatasetError(f"{csv} lacks the PTB-XL columns {', '.join(missing)}.")
     db = db.drop(index=[i for i in REMOVED_IN_V103 if i in db.index])
     lr = _existing_records(data_dir, "records100")
     # Set lookups: Series.isin on Arrow strings is 4x slower at full PTB-XL size.
