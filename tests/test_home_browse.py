@@ -111,6 +111,15 @@ def test_folder_without_records_falls_back(monkeypatch, ptbxl_copy):
     assert len(_table(at)) == 488
 
 
+def test_unrelated_csv_falls_back(monkeypatch, ptbxl_copy):
+    db = ptbxl_copy / "ptbxl_database.csv"
+    db.write_text(db.read_text().replace("scp_codes", "codes", 1))
+    monkeypatch.setenv("PTBXL_DIR", str(ptbxl_copy))
+    at = _run()
+    assert "lacks the PTB-XL columns scp_codes" in at.warning[0].value
+    assert at.dataframe[0].value.loc["records", "all folds"] == 488
+
+
 def test_other_ptbxl_folder_is_used(monkeypatch, ptbxl_copy):
     monkeypatch.setenv("PTBXL_DIR", str(ptbxl_copy))
     at = _run("pages/browse.py")

@@ -148,6 +148,26 @@ def test_dataset_errors(ptbxl_copy, tmp_path):
         ptbxl.load_statements(ptbxl_copy)
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda text: text.replace("filename_lr", "file_lr", 1), "lacks the PTB-XL columns filename_lr"),
+    (lambda text: text.replace("ecg_id", "id", 1), "not a readable PTB-XL table"),
+    (lambda text: text[:2000].encode("utf-16"), "not a readable PTB-XL table"),
+])
+def test_malformed_database_csv(ptbxl_copy, edit, message):
+    db = ptbxl_copy / "ptbxl_database.csv"
+    edited = edit(db.read_text())
+    db.write_bytes(edited) if isinstance(edited, bytes) else db.write_text(edited)
+    with pytest.raises(DatasetError, match=message):
+        ptbxl.load_index(ptbxl_copy)
+
+
+def test_malformed_statements_csv(ptbxl_copy):
+    path = ptbxl_copy / "scp_statements.csv"
+    path.write_text(path.read_text().replace("diagnostic_class", "class", 1))
+    with pytest.raises(DatasetError, match="lacks the diagnostic and diagnostic_class"):
+        ptbxl.load_index(ptbxl_copy)
+
+
 def test_parse_scp_codes():
     assert ptbxl.parse_scp_codes("{'NORM': 100.0, 'SR': 0.0}") == {"NORM": 100.0, "SR": 0.0}
     assert ptbxl.parse_scp_codes("{'RAO/RAE': 50.0}") == {"RAO/RAE": 50.0}
