@@ -200,44 +200,39 @@ def ecg_paper(record: ECGRecord, layout: str = "3x4", attributions: np.ndarray |
     traces.append(_calibration(rows, t0, gain))
     if layout == "3x4":
         traces.append(_separators(pieces, fs))
-    fig = go.Figure(traces)
-
     step = ROW_MV[layout]
     y_lo, y_hi = rows[-1] - step * 0.6, rows[0] + step * 0.6
     x_lo, x_hi = t0 - CAL_LEFT_S, max(t1, t0 + 2.5) + 0.1
-    for p in pieces:
-        fig.add_annotation(x=p.a / fs + 0.05, y=p.y0 + step * 0.32, text=f"<b>{p.lead}</b>",
-                           showarrow=False, xanchor="left", yanchor="bottom",
-                           font=dict(size=12, color="#222"), bgcolor="rgba(255,253,252,0.7)")
+    labels = [dict(x=p.a / fs + 0.05, y=p.y0 + step * 0.32, text=f"<b>{p.lead}</b>", showarrow=False,
+                   xanchor="left", yanchor="bottom", font=dict(size=12, color="#222"),
+                   bgcolor="rgba(255,253,252,0.7)") for p in pieces]
     speed = f"{PAPER_SPEED:g} mm/s · {gain:g} mm/mV · {fs:g} Hz · {t0:.1f}–{t1:.1f} s"
-    fig.add_annotation(x=0, y=0, xref="paper", yref="paper", yanchor="top", xanchor="left",
-                       yshift=-4, text=speed, showarrow=False, font=dict(size=11, color="#555"))
+    labels.append(dict(x=0, y=0, xref="paper", yref="paper", yanchor="top", xanchor="left",
+                       yshift=-4, text=speed, showarrow=False, font=dict(size=11, color="#555")))
     margin = dict(l=8, r=8, t=34 if title else 8, b=46 if attributions is not None else 26)
     if height is None:
         mm_per_px = (x_hi - x_lo) * PAPER_SPEED / (width_hint - margin["l"] - margin["r"])
         height = int(round((y_hi - y_lo) * STANDARD_GAIN / mm_per_px)) + margin["t"] + margin["b"]
-    fig.update_layout(
+    grid = dict(showgrid=True, zeroline=False, showticklabels=False, ticks="", showline=False,
+                tick0=0, gridwidth=1, gridcolor=MAJOR_GRID, constrain="range")
+    return go.Figure(traces, dict(
         height=height, margin=margin, plot_bgcolor=PAPER_COLOR, paper_bgcolor="white",
         title=dict(text=title, x=0.01, y=0.995, yanchor="top", font=dict(size=14)) if title else None,
         hovermode="closest", dragmode="pan", showlegend=attributions is not None,
         legend=dict(orientation="h", x=0.5, y=-0.008, xanchor="center", yanchor="top",
                     font=dict(size=11), bgcolor="rgba(0,0,0,0)", itemclick=False,
                     itemdoubleclick=False),
+        annotations=labels,
         meta={"layout": layout, "gain": gain, "fs": fs, "start": t0, "end": t1},
         uirevision=f"{record.name}-{layout}",
-    )
-    grid = dict(showgrid=True, zeroline=False, showticklabels=False, ticks="", showline=False,
-                fixedrange=False)
-    fig.update_xaxes(range=[x_lo, x_hi], tick0=0, dtick=MAJOR_S, gridcolor=MAJOR_GRID, gridwidth=1,
-                     minor=dict(dtick=MINOR_S, tick0=0, showgrid=True, gridcolor=MINOR_GRID,
-                                gridwidth=0.6),
-                     constrain="range", **grid)
-    fig.update_yaxes(range=[y_lo, y_hi], tick0=0, dtick=MAJOR_MV, gridcolor=MAJOR_GRID, gridwidth=1,
-                     minor=dict(dtick=MINOR_MV, tick0=0, showgrid=True, gridcolor=MINOR_GRID,
-                                gridwidth=0.6),
-                     scaleanchor="x", scaleratio=STANDARD_GAIN / PAPER_SPEED,
-                     constrain="range", **grid)
-    return fig
+        xaxis=dict(range=[x_lo, x_hi], dtick=MAJOR_S, **grid,
+                   minor=dict(dtick=MINOR_S, tick0=0, showgrid=True, gridcolor=MINOR_GRID,
+                              gridwidth=0.6)),
+        yaxis=dict(range=[y_lo, y_hi], dtick=MAJOR_MV, **grid,
+                   minor=dict(dtick=MINOR_MV, tick0=0, showgrid=True, gridcolor=MINOR_GRID,
+                              gridwidth=0.6),
+                   scaleanchor="x", scaleratio=STANDARD_GAIN / PAPER_SPEED),
+    ))
 
 
 _OUTCOMES = {  # name, colour, bar pattern

@@ -1,0 +1,69 @@
+"""Real browser: the Review page of a real MI record draws 12 leads on ECG paper with the saliency
+overlay; screenshots are kept in artifacts/ for a human look."""
+from __future__ import annotations
+
+import pytest
+
+MI_RECORD = 63      # bundled, ASMI (cardiologists' MI), fold 10
+COLD_MS = 300_000   # first run of a fresh server: model load, prediction, integrated gradients
+
+FIGURE_STATE = """
+(el) => {
+  const traces = el._fullData.filter(t => t.meta && t.meta.role === 'lead');
+  const lines = [...el.querySelectorAll('g.trace.scatter path.js-line')]
+      .filter(p => (p.getAttribute('d') || '').length > 200);
+  const heat = [...el.querySelectorAll('g.hm image')]
+      .filter(i => Number(i.getAttribute('width')) > 0);
+  const ax = el._fullLayout;
+  return {leads: traces.map(t => t.meta.lead), lines: lines.length, heat: heat.length,
+          minorX: ax.xaxis.minor.dtick, minorY: ax.yaxis.minor.dtick,
+          pxPerS: ax.xaxis._m, pxPerMv: -ax.yaxis._m,
+          legend: [...el.querySelectorAll('g.legend text.legendtext')].map(t => t.textContent)};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def review_url(launch_app, shipped_checkpoint):
+    with launch_app({"ECGVIZ_CHECKPOINT": str(shipped_checkpoint)}) as url:
+        yield url
+
+
+def test_mi_record_on_ecg_paper_with_saliency(review_url, page, wait_idle, artifacts):
+    page.goto(f"{review_url}/?ecg_id={MI_RECORD}&cls=MI")
+    wait_idle(page, COLD_MS)
+    paper = page.locator(".js-plotly-plot").first
+    paper.wait_for()
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.js-plotly-plot');"
+        " return el && el.querySelector('g.hm image'); }", timeout=120_000)
+    state = paper.evaluate(FIGURE_STATE)
+    assert state["leads"] == ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3",
+                              "V4", "V5", "V6", "II"]
+    assert state["lines"] >= 13                  # every lead (and the rhythm strip) is drawn
+    assert state["heat"] == 1                    # the saliency heat is drawn
+    assert state["legend"] == ["raises P(MI)", "lowers P(MI)"]
+    # Square 1 mm boxes on screen: 0.04 s and 0.1 mV take the same number of pixels.
+    assert state["minorX"] == 0.04 and state["minorY"] == 0.1
+    assert state["pxPerS"] * 0.04 == pytest.approx(state["pxPerMv"] * 0.1, rel=0.01)
+    page.get_by_text(f"ecg_id {MI_RECORD} · MI").wait_for()
+    page.get_by_text("Model probabilities").wait_for()
+    paper.screenshot(path=str(artifacts / f"review_{MI_RECORD}_paper.png"))
+    page.set_viewport_size({"width": 1440, "height": 2300})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / f"review_{MI_RECORD}_page.png"), full_page=True)
+
+
+def test_stacked_layout_in_the_browser(review_url, page, wait_idle, artifacts):
+    page.goto(f"{review_url}/?ecg_id={MI_RECORD}&cls=MI")
+    wait_idle(page, COLD_MS)
+    page.get_by_role("button", name="12×1").click()
+    wait_idle(page, COLD_MS)
+    paper = page.locator(".js-plotly-plot").first
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.js-plotly-plot');"
+        " return el && el._fullData.filter(t => t.meta && t.meta.role === 'lead').length === 12"
+        " && el.querySelector('g.hm image'); }", timeout=120_000)
+    state = paper.evaluate(FIGURE_STATE)
+    assert len(state["leads"]) == 12 and state["lines"] >= 12 and state["heat"] == 1
+    paper.screenshot(path=str(artifacts / f"review_{MI_RECORD}_stacked.png"))
