@@ -88,7 +88,7 @@ else:
     verdict(f"Score {score.jaccard:.2f} ({quiz.SCORE_NAME}: classes in both / classes in either) · "
             f"{score.decisions_right} of {len(CLASSES)} present/absent decisions right · "
             + "; ".join(p for p in parts if p))
-    left, right = st.columns([2, 3])
+    left, right = st.columns([3, 2])
     with left:
         st.markdown("**Cardiologists' superclasses:** " + (row["superclasses"] or "none"))
         st.dataframe(quiz.statements(row["scp"], common.statements()),

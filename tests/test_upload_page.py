@@ -162,8 +162,9 @@ def test_short_record_is_reviewed_and_said_so(app, bundled_dir, tmp_path):
 def _bad_uploads(bundled_dir: Path, tmp: Path) -> list[tuple[str, dict[str, bytes], str]]:
     lr = record_files(bundled_dir / LR)
     sig = signals.read_wfdb(bundled_dir / LR).signal
-    nan_lead, many_nan = sig.copy(), sig.copy()
+    nan_lead, many_nan, flat = sig.copy(), sig.copy(), sig.copy()
     nan_lead[:, 3] = np.nan
+    flat[:, 5] = 0.25
     many_nan[:300, 3] = np.nan
     return [
         ("not WFDB", {"notes.txt": b"an ECG, honestly"}, "no WFDB header (.hea) found"),
@@ -176,6 +177,7 @@ def _bad_uploads(bundled_dir: Path, tmp: Path) -> list[tuple[str, dict[str, byte
         ("empty data file", {**lr, "00001_lr.dat": b""}, "data file 00001_lr.dat is empty"),
         ("empty upload", {"00001_lr.hea": b""}, "the upload is empty"),
         ("11 leads", written(tmp, "eleven", sig[:, :11], leads=signals.LEADS[:11]), "missing V6"),
+        ("flat lead", written(tmp, "flat", flat), "lead(s) aVF are flat (constant)"),
         ("NaN lead", written(tmp, "nanlead", nan_lead), "lead(s) aVR hold no values (all NaN)"),
         ("many NaNs", written(tmp, "manynan", many_nan), "30% of the samples of lead aVR"),
         ("too short", written(tmp, "tooshort", sig[:200]), "2.00 s long; at least 2.5 s"),
