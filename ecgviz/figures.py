@@ -32,7 +32,7 @@ SALIENCY_BIN_S = MINOR_S       # one heat cell per small box
 SALIENCY_CLIP_PCT = 99.0       # colour scale saturates above this percentile of |cell|
 
 PAPER_COLOR = "#fffdfc"
-MINOR_GRID = "#f6c8c8"
+MINOR_GRID = "#f8d3d3"
 MAJOR_GRID = "#e58a8a"
 TRACE_COLOR = "#111111"
 POSITIVE = (214, 96, 0)        # attribution that raises the class probability (orange)
@@ -74,15 +74,20 @@ def _pieces(layout: str, a: int, b: int, fs: float) -> tuple[list[_Piece], list[
     return pieces, rows
 
 
-def _trace(record: ECGRecord, piece: _Piece, gain: float, gl: bool) -> go.Scatter | go.Scattergl:
+def _trace(record: ECGRecord, piece: _Piece, gain: float, gl: bool,
+           band: float | None = None) -> go.Scatter | go.Scattergl:
     mv = record.signal[piece.a:piece.b, LEADS.index(piece.lead)]
     y = (piece.y0 + (mv - np.median(mv)) * (gain / STANDARD_GAIN)).astype(np.float32)
+    clipped = 0
+    if band is not None:   # flat at the edge of the row band, as printers do
+        clipped = int(np.count_nonzero(np.abs(y - piece.y0) > band))
+        y = np.clip(y, piece.y0 - band, piece.y0 + band)
     fmt = ".2f" if record.fs <= 100 else ".3f"
     cls = go.Scattergl if gl else go.Scatter
     return cls(
         x0=piece.a / record.fs, dx=1.0 / record.fs, y=y, customdata=mv.astype(np.float32),
         mode="lines", line=dict(color=TRACE_COLOR, width=1.1), name=piece.lead,
-        showlegend=False, meta={"role": "lead", "lead": piece.lead},
+        showlegend=False, meta={"role": "lead", "lead": piece.lead, "clipped": clipped},
         hovertemplate=f"<b>{piece.lead}</b> · %{{x:{fmt}}} s · %{{customdata:.3f}} mV<extra></extra>",
     )
 
@@ -170,14 +175,17 @@ def _saliency_heat(attributions: np.ndarray, pieces: Sequence[_Piece], rows: Seq
 def ecg_paper(record: ECGRecord, layout: str = "3x4", attributions: np.ndarray | None = None,
               opacity: float = 0.5, gain: float = STANDARD_GAIN, *, start: float = 0.0,
               seconds: float = WINDOW_S, target: str | None = None, title: str | None = None,
-              height: int | None = None, width_hint: int = 900) -> go.Figure:
+              height: int | None = None, width_hint: int = 900, clip: bool = False) -> go.Figure:
     """12-lead ECG on paper (25 mm/s, 10 mm/mV grid, square boxes) with optional saliency heat.
 
     ``layout`` is ``"3x4"`` (four 2.5 s columns, each its own quarter of the window, plus a lead II
     rhythm strip over the whole window) or ``"stacked"`` (12 leads over the whole window). The
     window is ``seconds`` long from ``start`` (shorter records show what they have). ``gain`` is
     in mm/mV (5, 10, 20 are the clinical choices). ``attributions`` (12, T) at the record's rate
-    are drawn as a heat band under each trace for class ``target``.
+    are drawn as a heat band under each trace for class ``target``. ``clip`` flattens a trace at
+    the edge of its row band (half the row spacing above and below its baseline) so that tall
+    complexes never run into the neighbouring rows; hover still shows the true mV and each lead
+    trace's ``meta["clipped"]`` counts the flattened samples.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; use one of {LAYOUTS}")
@@ -196,7 +204,8 @@ def ecg_paper(record: ECGRecord, layout: str = "3x4", attributions: np.ndarray |
     if attributions is not None:
         traces += _saliency_heat(np.asarray(attributions, np.float64), pieces, rows, layout,
                                  a, b, fs, opacity, target)
-    traces += [_trace(record, p, gain, gl) for p in pieces]
+    band = ROW_MV[layout] / 2 if clip else None
+    traces += [_trace(record, p, gain, gl, band) for p in pieces]
     traces.append(_calibration(rows, t0, gain))
     if layout == "3x4":
         traces.append(_separators(pieces, fs))
@@ -223,7 +232,7 @@ def ecg_paper(record: ECGRecord, layout: str = "3x4", attributions: np.ndarray |
                     font=dict(size=11), bgcolor="rgba(0,0,0,0)", itemclick=False,
                     itemdoubleclick=False),
         annotations=labels,
-        meta={"layout": layout, "gain": gain, "fs": fs, "start": t0, "end": t1},
+        meta={"layout": layout, "gain": gain, "fs": fs, "start": t0, "end": t1, "clip": clip},
         uirevision=f"{record.name}-{layout}",
         xaxis=dict(range=[x_lo, x_hi], dtick=MAJOR_S, **grid,
                    minor=dict(dtick=MINOR_S, tick0=0, showgrid=True, gridcolor=MINOR_GRID,

@@ -57,7 +57,7 @@ def test_mi_record_on_ecg_paper_with_saliency(review_url, page, wait_idle, artif
 def test_stacked_layout_in_the_browser(review_url, page, wait_idle, artifacts):
     page.goto(f"{review_url}/?ecg_id={MI_RECORD}&cls=MI")
     wait_idle(page, COLD_MS)
-    page.get_by_role("button", name="12×1").click()
+    page.get_by_text("12×1", exact=True).click()
     wait_idle(page, COLD_MS)
     paper = page.locator(".js-plotly-plot").first
     page.wait_for_function(
@@ -66,4 +66,6 @@ def test_stacked_layout_in_the_browser(review_url, page, wait_idle, artifacts):
         " && el.querySelector('g.hm image'); }", timeout=120_000)
     state = paper.evaluate(FIGURE_STATE)
     assert len(state["leads"]) == 12 and state["lines"] >= 12 and state["heat"] == 1
+    page.set_viewport_size({"width": 1440, "height": 2300})     # the 12x1 paper is tall
+    page.wait_for_timeout(500)
     paper.screenshot(path=str(artifacts / f"review_{MI_RECORD}_stacked.png"))
