@@ -1,0 +1,224 @@
+"""Review page speed in a real browser (Playwright + Debian chromium) and server memory.
+
+Starts ``streamlit run app.py`` on a free port, then measures from navigation (or the click) until
+the 12-lead Plotly figure of the wanted record is drawn in the page, and until the model's
+probability figure of that record is drawn (saliency follows on its own; its time is printed too):
+
+- server first: the very first page after the server started (imports, model load);
+- cold: a fresh browser session opening ``/?ecg_id=N`` of a record not opened before;
+- switch: "Next ▶" inside one session, and a new deep link typed into the same tab;
+- RSS of the streamlit server process after 10 records have been reviewed (saliency included).
+
+Targets (issue 9): cold figure < 1.5 s, switch < 0.5 s, RSS < 400 MB.
+
+    .venv/bin/python bench/browser.py [--checkpoint PATH] [--records 10] [--json bench/out/browser.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+from playwright.sync_api import Page, sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ecgviz import ptbxl, settings  # noqa: E402  (after the path setup above)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TARGETS = {"cold_figure_s": 1.5, "switch_figure_s": 0.5, "rss_mb": 400.0}
+TIMEOUT_MS = 120_000
+
+# The ECG paper carries uirevision "<record name>-<layout>", the record name being "ecg_id N".
+_ECG_DRAWN = """(id) => [...document.querySelectorAll('.js-plotly-plot')].some(gd =>
+    gd._fullLayout && String(gd.layout.uirevision || '').startsWith(`ecg_id ${id}-`)
+    && gd.data.filter(t => t.meta && t.meta.role === 'lead').length >= 12
+    && (gd.querySelectorAll('.scatterlayer .trace').length >= 12 || gd._fullLayout._glcanvas))"""
+_PROBS = """[...document.querySelectorAll('.js-plotly-plot')].filter(gd => gd._fullLayout
+    && gd.data.some(t => t.type === 'bar' && t.meta && ['agree_pos','agree_neg','missed','extra',
+       'above','below'].includes(t.meta.role)))"""
+# Probabilities of the new record: the chart exists and its element is not stale (re-sent in this run).
+_PROBS_DRAWN = f"""() => {_PROBS}.some(gd => !gd.closest('[data-stale="true"]'))"""
+_SALIENCY_DRAWN = """(id) => [...document.querySelectorAll('.js-plotly-plot')].some(gd =>
+    gd._fullLayout && String(gd.layout.uirevision || '').startsWith(`ecg_id ${id}-`)
+    && gd.data.some(t => t.type === 'heatmap' && t.meta && t.meta.role === 'saliency'))"""
+_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _start_server(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1",
+           "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while not _healthy(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"streamlit did not start on {url}; see {log}")
+        time.sleep(0.3)
+    return proc, url
+
+
+def _wait(page: Page, js: str, arg=None) -> float:
+    page.wait_for_function(js, arg=arg, polling="raf", timeout=TIMEOUT_MS)
+    return time.perf_counter()
+
+
+def _open(page: Page, url: str, ecg_id: int) -> dict[str, float]:
+    """Navigate to the deep link; seconds until the figure, the probabilities, the saliency."""
+    t0 = time.perf_counter()
+    page.goto(f"{url}/?ecg_id={ecg_id}", wait_until="commit")
+    return _times(page, ecg_id, t0)
+
+
+def _times(page: Page, ecg_id: int, t0: float) -> dict[str, float]:
+    fig = _wait(page, _ECG_DRAWN, ecg_id) - t0
+    probs = _wait(page, _PROBS_DRAWN) - t0
+    sal = _wait(page, _SALIENCY_DRAWN, ecg_id) - t0
+    page.wait_for_selector(_IDLE, timeout=TIMEOUT_MS)
+    return {"figure_s": fig, "probs_s": probs, "saliency_s": sal}
+
+
+def _next(page: Page, ecg_id: int) -> dict[str, float]:
+    button = page.get_by_role("button", name="Next ▶")
+    t0 = time.perf_counter()
+    button.click()
+    return _times(page, ecg_id, t0)
+
+
+def _tree_rss_mb(pid: int) -> float:
+    proc = psutil.Process(pid)
+    procs = [proc, *proc.children(recursive=True)]
+    return sum(p.memory_info().rss for p in procs) / 2**20
+
+
+def _median(rows: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="model to use (default: ECGVIZ_CHECKPOINT or the shipped checkpoint)")
+    ap.add_argument("--records", type=int, default=10, help="records viewed before RSS is read")
+    ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = ap.parse_args()
+
+    env = {"ECGVIZ_ALLOW_TRAINING": "0"}
+    if args.checkpoint is not None:
+        env["ECGVIZ_CHECKPOINT"] = str(args.checkpoint.resolve())
+    ckpt = Path(env.get("ECGVIZ_CHECKPOINT") or settings.checkpoint_path())
+    if not ckpt.is_file():
+        raise SystemExit(f"no checkpoint at {ckpt}: probabilities cannot be timed "
+                         "(pass --checkpoint PATH)")
+    ids = ptbxl.load_index(settings.BUNDLED_DATA_DIR).index.tolist()
+    # one record for the server's first page, 3 cold sessions, then a run of Next clicks
+    first, cold, run = ids[0], ids[10:13], ids[20:20 + args.records]
+    log = REPO / "bench" / "out" / "browser-streamlit.log"
+    log.parent.mkdir(exist_ok=True)
+    proc, url = _start_server(env, log)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+            def session() -> Page:
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+                ctx.set_default_timeout(TIMEOUT_MS)
+                return ctx.new_page()
+
+            page = session()
+            server_first = _open(page, url, first)
+            page.context.close()
+            colds = []
+            for ecg_id in cold:
+                page = session()
+                colds.append(_open(page, url, ecg_id))
+                page.context.close()
+
+            page = session()
+            _open(page, url, run[0])      # the Next run walks the dataset order from run[0]
+            switches = [_next(page, ecg_id) for ecg_id in run[1:]]
+            shot = REPO / "artifacts" / "bench-browser-review.png"
+            shot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            links = []
+            for ecg_id in (ids[40], ids[41]):   # a new deep link typed into the same tab
+                links.append(_open(page, url, ecg_id))
+            page.context.close()
+            browser.close()
+        rss = _tree_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    viewed = 1 + len(cold) + len(run) + len(links)
+    result = {
+        "checkpoint": str(ckpt),
+        "cpu_cores": os.cpu_count(),
+        "server_first": server_first,
+        "cold": colds,
+        "switch_next": switches,
+        "switch_deep_link": links,
+        "cold_figure_s": _median(colds, "figure_s"),
+        "cold_probs_s": _median(colds, "probs_s"),
+        "cold_saliency_s": _median(colds, "saliency_s"),
+        "switch_figure_s": _median(switches, "figure_s"),
+        "switch_probs_s": _median(switches, "probs_s"),
+        "switch_saliency_s": _median(switches, "saliency_s"),
+        "deep_link_figure_s": _median(links, "figure_s"),
+        "rss_mb": rss,
+        "records_viewed": viewed,
+    }
+    print(f"checkpoint {ckpt} · {os.cpu_count()} CPU cores · {viewed} records viewed")
+    print(f"{'':28s}{'figure':>9s}{'probs':>9s}{'saliency':>10s}")
+    print(f"{'server first page':28s}{server_first['figure_s']:9.2f}{server_first['probs_s']:9.2f}"
+          f"{server_first['saliency_s']:10.2f}")
+    for name, rows in (("cold session (median of %d)" % len(colds), colds),
+                       ("switch Next (median of %d)" % len(switches), switches),
+                       ("deep link, same tab (med %d)" % len(links), links)):
+        print(f"{name:28s}{_median(rows, 'figure_s'):9.2f}{_median(rows, 'probs_s'):9.2f}"
+              f"{_median(rows, 'saliency_s'):10.2f}")
+    print(f"{'switch Next, worst':28s}{max(r['figure_s'] for r in switches):9.2f}"
+          f"{max(r['probs_s'] for r in switches):9.2f}")
+    print(f"server RSS after {viewed} records: {rss:.0f} MB")
+    for key, target in TARGETS.items():
+        value = result[key]
+        print(f"  {key:18s} {value:8.2f}  target < {target:g}  {'OK' if value < target else 'MISSED'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
