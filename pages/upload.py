@@ -5,6 +5,7 @@ before returning; nothing else is written. The review runs at the model's sampli
 rate it reads), so the saliency lines up sample by sample with the trace on the paper.
 """
 import hashlib
+from dataclasses import replace
 
 import streamlit as st
 
@@ -74,5 +75,6 @@ elif record.duration < WINDOW_S:
                f"records: the paper shows {record.duration:.2f} s and the model reads all of it "
                "in overlapping 2.5 s windows (no padding).", icon="⏱️")
 review = at_rate.segment(start, WINDOW_S)
-key = hashlib.sha1(f"{name}|{review.meta.get('segment_start_s', 0.0)}".encode()).hexdigest()[:12]
-render_review(review, key=f"upload_{key}")
+if record.duration > WINDOW_S:   # downloads say which part of the record they hold
+    review = replace(review, name=f"{name}_{start:g}-{start + review.duration:g}s")
+render_review(review, key=f"upload_{hashlib.sha1(name.encode()).hexdigest()[:12]}")

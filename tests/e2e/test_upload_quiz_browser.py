@@ -9,14 +9,6 @@ import pytest
 NO_ERRORS = '[data-testid="stException"]'
 
 
-def open_page(page, wait_idle, url: str, path: str) -> None:
-    """Open the app at its root first (the router runs), then the page."""
-    page.goto(url)
-    wait_idle(page)
-    page.goto(f"{url}/{path}")
-    wait_idle(page)
-
-
 @pytest.fixture(scope="module")
 def app(request, launch_app, tmp_path_factory):
     """The app on the shipped checkpoint (``ECGVIZ_TEST_CHECKPOINT`` names another one)."""
@@ -30,7 +22,8 @@ def app(request, launch_app, tmp_path_factory):
 
 def test_upload_through_the_file_chooser(app, page, wait_idle, artifacts, foreign_dir, tmp_path):
     page.set_viewport_size({"width": 1440, "height": 2400})   # the whole review in one shot
-    open_page(page, wait_idle, app, "upload")
+    page.goto(f"{app}/upload")
+    wait_idle(page)
     page.get_by_role("heading", name="Upload an ECG").wait_for()
     chooser = page.locator('[data-testid="stFileUploader"] input[type="file"]')
     files = sorted(foreign_dir.glob("s0010_re.*"))
@@ -63,7 +56,8 @@ def test_upload_through_the_file_chooser(app, page, wait_idle, artifacts, foreig
 
 def test_quiz_round(app, page, wait_idle, artifacts):
     page.set_viewport_size({"width": 1440, "height": 2400})
-    open_page(page, wait_idle, app, "quiz")
+    page.goto(f"{app}/quiz")
+    wait_idle(page)
     page.get_by_role("heading", name="Case 1").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     assert page.locator(".js-plotly-plot").count() == 1      # the ECG only: labels and model hidden
