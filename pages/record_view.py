@@ -61,10 +61,11 @@ def _predictions_csv(probs: np.ndarray, classes: list[str], labels: dict[str, in
     return table.to_csv(index=False, float_format="%.6f")
 
 
-def _paper(slot, record: ECGRecord, layout: str, gain: float, sal: Saliency | None,
+def _paper(slot, record: ECGRecord, layout: str, gain: float, start: float, sal: Saliency | None,
            opacity: float) -> None:
     fig = figures.ecg_paper(record, layout, attributions=None if sal is None else sal.attributions,
-                            opacity=opacity, gain=gain, target=None if sal is None else sal.target)
+                            opacity=opacity, gain=gain, start=start,
+                            target=None if sal is None else sal.target)
     slot.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch")
 
 
@@ -95,6 +96,12 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
                                       format_func={"3x4": "3×4 + rhythm", "stacked": "12×1"}.get)
     gain = top[1].segmented_control("Gain (mm/mV)", GAINS, default=10.0, required=True,
                                     key=f"{key}_gain", format_func=lambda g: f"{g:g}")
+    start = 0.0
+    if record.duration > figures.WINDOW_S + 0.05:
+        start = st.slider("Start of the 10 s on paper (s)", 0.0,
+                          float(np.floor((record.duration - figures.WINDOW_S) * 10) / 10), 0.0, 0.1,
+                          key=f"{key}_start", help="The record is longer than one page of ECG "
+                          "paper; the model and the saliency use all of it.")
     probs = None
     if model is None:
         st.warning(f"{error} The ECG is shown without the model's probabilities or saliency.",
@@ -108,7 +115,7 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
     left, mid, right = st.columns([4, 4, 2])
     sal: Saliency | None = None
     if probs is None:
-        _paper(slot, record, layout, gain, None, 0.5)
+        _paper(slot, record, layout, gain, start, None, 0.5)
     else:
         _default_class(key, classes, default_class, probs)
         target = top[2].selectbox("Saliency for class", classes, key=f"{key}_class",
@@ -130,7 +137,7 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
         done = st.session_state.setdefault(f"{key}_computed", set())
         wanted = (common.record_key(record), target, baseline, steps)
         if not (overlay and wanted in done):
-            _paper(slot, record, layout, gain, None, 0.5)     # draw now; saliency follows
+            _paper(slot, record, layout, gain, start, None, 0.5)     # draw now; saliency follows
         try:
             with mid, st.spinner(f"Integrated gradients for {target} ({steps} steps)…"):
                 sal = common.saliency(record, target, baseline, steps)
@@ -138,7 +145,7 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
         except (ValueError, RuntimeError) as exc:
             mid.error(f"Saliency could not be computed: {exc}", icon="🚫")
         if overlay and sal is not None:
-            _paper(slot, record, layout, gain, sal, opacity)
+            _paper(slot, record, layout, gain, start, sal, opacity)
 
     if probs is not None:
         with left:

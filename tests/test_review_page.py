@@ -193,3 +193,29 @@ def test_corrupt_checkpoint_shows_the_ecg_with_a_notice(monkeypatch, tmp_path, s
     assert "No model available" in " ".join(w.value for w in at.warning)
     (paper,) = _figures(at)
     assert len(_roles(paper, "lead")) == 13
+
+
+def _review_foreign_record() -> None:
+    """A script for AppTest.from_function: the review view of a non-PTB-XL record (20 s)."""
+    from ecgviz import settings as cfg
+    from ecgviz.signals import read_wfdb
+    from pages.record_view import render_review
+
+    rec = read_wfdb(cfg.REPO_ROOT / "tests" / "data" / "foreign" / "s0010_re")
+    render_review(rec.resampled(100.0).segment(0.0, 20.0), key="foreign")
+
+
+def test_render_review_works_for_any_record():
+    at = AppTest.from_function(_review_foreign_record, default_timeout=600)
+    at.run()
+    _ok(at)
+    paper, bars, leads = _figures(at)
+    assert {t["meta"]["role"] for t in bars["data"]} <= {"above", "below"}   # no cardiologists
+    assert paper["layout"]["meta"]["start"] == 0 and paper["layout"]["meta"]["end"] == 10
+    assert _heat(paper) is not None
+    at.slider(key="foreign_start").set_value(8.0).run()
+    _ok(at)
+    paper = _figures(at)[0]
+    assert (paper["layout"]["meta"]["start"], paper["layout"]["meta"]["end"]) == (8.0, 18.0)
+    assert _roles(paper, "lead")[0]["x0"] == 8.0
+    assert len(at.download_button) == 4 and not at.error
