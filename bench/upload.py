@@ -50,10 +50,12 @@ def main() -> None:
         if i == 0:
             times.clear()   # warm-up
 
-    print(f"record {RECORD.name}: {len(files)} files, {sum(map(len, files.values())) / 2**20:.2f} MB, "
+    size = sum(map(len, files.values())) / 2**20
+    print(f"record {RECORD.name}: {len(files)} files, {size:.2f} MB, "
           f"{rec.signal.shape[0]} samples at {rec.fs:g} Hz ({rec.duration:.1f} s), 15 signals, "
           f"{rec.signal.shape[1]} kept")
-    print(f"checkpoint {args.checkpoint} ({model.card.arch}); torch threads {torch.get_num_threads()}")
+    print(f"checkpoint {args.checkpoint} ({model.card.arch}); "
+          f"torch threads {torch.get_num_threads()}")
     print(f"{'step':36s} {'median ms':>10s} {'min ms':>10s}")
     for step, ts in times.items():
         print(f"{step:36s} {statistics.median(ts) * 1e3:10.1f} {min(ts) * 1e3:10.1f}")

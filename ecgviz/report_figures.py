@@ -37,7 +37,8 @@ def pr_figure(curves: dict[str, dict], prevalence: pd.Series | None = None) -> g
     for c, cur in curves.items():
         fig.add_scatter(x=cur["recall"], y=cur["precision"], mode="lines", name=c,
                         line=dict(color=colors[c], shape="hv"),
-                        hovertemplate=f"{c}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}<extra></extra>")
+                        hovertemplate=f"{c}<br>recall %{{x:.2f}}<br>precision %{{y:.2f}}"
+                                      "<extra></extra>")
         if prevalence is not None:
             fig.add_hline(y=float(prevalence[c]), line=dict(color=colors[c], dash="dot", width=1))
     fig.update_xaxes(title="recall (sensitivity)", range=[0, 1])

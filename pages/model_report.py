@@ -42,7 +42,8 @@ with tab_card:
         st.dataframe(key_values({
             "architecture": card.arch, "options": card.arch_kwargs, "parameters": f"{n_params:,}",
             "classes": ", ".join(card.classes), "sampling rate": f"{card.fs:g} Hz",
-            "window / stride": f"{card.window} / {card.stride} samples", "aggregation": card.aggregation,
+            "window / stride": f"{card.window} / {card.stride} samples",
+            "aggregation": card.aggregation,
             "leads": ", ".join(card.leads), "created": card.created}), hide_index=True)
         st.subheader("Library versions")
         st.dataframe(key_values(card.versions), hide_index=True)

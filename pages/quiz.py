@@ -21,8 +21,8 @@ with st.expander("Quiz settings", expanded=not state.get("scores")):
                          format_func=lambda c: f"{c} ({quiz.CLASS_NAMES[c]})")
     folds = sorted(int(f) for f in data.index["strat_fold"].unique())
     left, mid, right = st.columns(3)
-    fold = left.selectbox("Fold", folds, index=folds.index(ptbxl.TEST_FOLD) if ptbxl.TEST_FOLD in folds
-                          else len(folds) - 1, key="quiz_fold",
+    default_fold = folds.index(ptbxl.TEST_FOLD) if ptbxl.TEST_FOLD in folds else len(folds) - 1
+    fold = left.selectbox("Fold", folds, index=default_fold, key="quiz_fold",
                           format_func=lambda f: f"{f} ({FOLD_NAMES.get(f, 'training')})")
     draw = mid.radio("Draw", quiz.DRAWS, key="quiz_draw", horizontal=True,
                      format_func={"balanced": "balanced by class",

@@ -64,7 +64,8 @@ def test_balanced_draw_brings_up_rare_classes(bundled_index):
 
 
 def test_score_hand_case():
-    s = quiz.score_answer(5, {"NORM": 0, "MI": 1, "STTC": 1, "CD": 0, "HYP": 0}, ["NORM", "MI"], CLASSES)
+    labels = {"NORM": 0, "MI": 1, "STTC": 1, "CD": 0, "HYP": 0}
+    s = quiz.score_answer(5, labels, ["NORM", "MI"], CLASSES)
     assert s.jaccard == pytest.approx(1 / 3)
     assert (s.found, s.missed, s.extra) == (["MI"], ["STTC"], ["NORM"])
     assert s.decisions_right == 3 and not s.exact

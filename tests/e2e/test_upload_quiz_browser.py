@@ -1,4 +1,4 @@
-"""Real browser: upload WFDB files through the file chooser (good, then broken), play a quiz round."""
+"""Real browser: upload WFDB files through the file chooser (good, then broken); a quiz round."""
 from __future__ import annotations
 
 import os
