@@ -62,9 +62,9 @@ def _predictions_csv(probs: np.ndarray, classes: list[str], labels: dict[str, in
 
 
 def _paper(slot, record: ECGRecord, layout: str, gain: float, start: float, sal: Saliency | None,
-           opacity: float) -> None:
+           opacity: float, clip: bool = False) -> None:
     fig = figures.ecg_paper(record, layout, attributions=None if sal is None else sal.attributions,
-                            opacity=opacity, gain=gain, start=start,
+                            opacity=opacity, gain=gain, start=start, clip=clip,
                             target=None if sal is None else sal.target)
     slot.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch")
 
@@ -90,12 +90,15 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
     model, error = common.predictor()
     classes = model.classes if model is not None else []
 
-    top = st.columns([3, 3, 4, 2, 3], vertical_alignment="bottom")
+    top = st.columns([3, 3, 2, 4, 2, 3], vertical_alignment="bottom")
     layout = top[0].segmented_control("Layout", figures.LAYOUTS, default="3x4", required=True,
                                       key=f"{key}_layout",
                                       format_func={"3x4": "3×4 + rhythm", "stacked": "12×1"}.get)
     gain = top[1].segmented_control("Gain (mm/mV)", GAINS, default=10.0, required=True,
                                     key=f"{key}_gain", format_func=lambda g: f"{g:g}")
+    clip = top[2].toggle("Clip at row", value=False, key=f"{key}_clip",
+                         help="Flatten very tall complexes at the edge of their row, as printed "
+                              "ECGs do, so they never run into the neighbouring leads.")
     start = 0.0
     if record.duration > figures.WINDOW_S + 0.05:
         start = st.slider("Start of the 10 s on paper (s)", 0.0,
@@ -115,14 +118,14 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
     left, mid, right = st.columns([4, 4, 2])
     sal: Saliency | None = None
     if probs is None:
-        _paper(slot, record, layout, gain, start, None, 0.5)
+        _paper(slot, record, layout, gain, start, None, 0.5, clip)
     else:
         _default_class(key, classes, default_class, probs)
-        target = top[2].selectbox("Saliency for class", classes, key=f"{key}_class",
+        target = top[3].selectbox("Saliency for class", classes, key=f"{key}_class",
                                   format_func=lambda c: f"{c} · P = {probs[classes.index(c)]:.2f}")
-        overlay = top[3].toggle("Overlay", value=True, key=f"{key}_overlay",
+        overlay = top[4].toggle("Overlay", value=True, key=f"{key}_overlay",
                                 help="Integrated-gradients saliency as a heat band under each trace.")
-        opacity = top[4].slider("Overlay opacity", 0.1, 1.0, 0.5, 0.05, key=f"{key}_opacity",
+        opacity = top[5].slider("Overlay opacity", 0.1, 1.0, 0.5, 0.05, key=f"{key}_opacity",
                                 disabled=not overlay)
         with mid:
             st.markdown(f"**Attribution per lead · {target}**")
@@ -137,18 +140,8 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
         done = st.session_state.setdefault(f"{key}_computed", set())
         wanted = (common.record_key(record), target, baseline, steps)
         if not (overlay and wanted in done):
-            _paper(slot, record, layout, gain, start, None, 0.5)     # draw now; saliency follows
-        try:
-            with mid, st.spinner(f"Integrated gradients for {target} ({steps} steps)…"):
-                sal = common.saliency(record, target, baseline, steps)
-            done.add(wanted)
-        except (ValueError, RuntimeError) as exc:
-            mid.error(f"Saliency could not be computed: {exc}", icon="🚫")
-        if overlay and sal is not None:
-            _paper(slot, record, layout, gain, start, sal, opacity)
-
-    if probs is not None:
-        with left:
+            _paper(slot, record, layout, gain, start, None, 0.5, clip)   # draw now; saliency follows
+        with left:   # probabilities before the saliency, which may take a moment
             st.markdown("**Model probabilities**")
             st.plotly_chart(figures.probability_bars(probs, classes, labels, THRESHOLD), theme=None,
                             config={"displayModeBar": False}, width="stretch")
@@ -157,6 +150,15 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
                 "say absent, hatched orange = missed by the model, purple = model only; ◆ = "
                 "cardiologists' label." if labels is not None else
                 "No cardiologists' labels for this record."))
+        try:
+            with mid, st.spinner(f"Integrated gradients for {target} ({steps} steps)…"):
+                sal = common.saliency(record, target, baseline, steps)
+            done.add(wanted)
+        except (ValueError, RuntimeError) as exc:
+            mid.error(f"Saliency could not be computed: {exc}", icon="🚫")
+        if overlay and sal is not None:
+            _paper(slot, record, layout, gain, start, sal, opacity, clip)
+
     if sal is not None:
         with mid:
             st.plotly_chart(figures.lead_attribution(sal.attributions, record.leads, target=sal.target),

@@ -5,13 +5,11 @@ import streamlit as st
 
 from ecgviz.signals import InvalidRecordError
 from pages import common
+from pages.record_extras import render_fields, render_vcg
 from pages.record_view import render_review
 
-META_FIELDS = (("age", "Age", "{:.0f}"), ("sex_name", "Sex", "{}"), ("device", "Device", "{}"),
-               ("site", "Site", "{:.0f}"), ("recording_date", "Recorded", "{}"),
-               ("strat_fold", "Fold", "{:.0f}"), ("heart_axis", "Heart axis", "{}"))
-QUALITY = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems",
-           "extra_beats", "pacemaker")
+META_FIELDS = (("age", "Age", "{:.0f}"), ("sex_name", "Sex", "{}"), ("site", "Site", "{:.0f}"),
+               ("strat_fold", "Fold", "{:.0f}"))
 
 
 def _go_to(ecg_id: int) -> None:
@@ -66,11 +64,8 @@ fs = fs if fs in rates else 100
 
 classes = row["superclasses"] or "no superclass"
 st.subheader(f"ecg_id {ecg_id} · {classes}")
-st.caption(" · ".join(f"{label} {_fmt(row, f, fmt)}" for f, label, fmt in META_FIELDS)
-           + (" · validated by a cardiologist" if row.get("validated_by_human") else ""))
-notes = [f"{f.replace('_', ' ')}: {row[f]}" for f in QUALITY if row.get(f)]
-if notes:
-    st.caption("Quality notes: " + "; ".join(notes))
+st.caption(" · ".join(f"{label} {_fmt(row, f, fmt)}" for f, label, fmt in META_FIELDS))
+render_fields(row)
 if row["report"]:
     st.markdown(f"> {row['report']}")
 
@@ -83,6 +78,7 @@ except (KeyError, InvalidRecordError) as exc:
 shown = render_review(record, key="review", default_class=st.query_params.get("cls"))
 if shown is not None:
     st.query_params["cls"] = shown
+render_vcg(record, key="review")
 
 st.markdown("**Cardiologists' SCP statements**")
 statements = common.statements()
