@@ -144,6 +144,8 @@ class Filters:
     human_validated_only: bool = False
     no_artifacts: bool = False         # no drift/noise/electrode problem noted
     pacemaker: bool = False            # only records with a pacemaker noted
+    heart_axes: tuple[str, ...] = ()   # records whose heart_axis is any of these (e.g. "ALAD")
+    extra_beats: bool = False          # only records with extra beats noted
 
 
 def apply_filters(index: pd.DataFrame, f: Filters) -> pd.DataFrame:
@@ -170,6 +172,10 @@ def apply_filters(index: pd.DataFrame, f: Filters) -> pd.DataFrame:
         mask &= (index[fields] == "").all(axis=1).to_numpy()
     if f.pacemaker:
         mask &= (index["pacemaker"] != "").to_numpy()
+    if f.heart_axes:
+        mask &= index["heart_axis"].isin(f.heart_axes).to_numpy()
+    if f.extra_beats:
+        mask &= (index["extra_beats"] != "").to_numpy()
     return index[mask]
 
 

@@ -4,6 +4,7 @@ import math
 import streamlit as st
 
 from ecgviz import ptbxl
+from ecgviz.annotations import HEART_AXES
 from pages import common
 
 st.title("Browse records")
@@ -22,21 +23,26 @@ folds = row1[1].multiselect("Fold", sorted(index["strat_fold"].unique().tolist()
                             help="Folds 1-8 train, 9 validation, 10 test.")
 sexes = row1[2].multiselect("Sex", sorted(ptbxl.SEX_NAMES.values()), key="browse_sexes")
 age = row1[3].slider("Age", *age_bounds, value=age_bounds, key="browse_age")
-row2 = st.columns([3, 3, 4])
+row2 = st.columns([3, 3, 2, 4])
 scp_codes = row2[0].multiselect("SCP statement (any of)", codes, key="browse_scp",
                                 format_func=lambda c: f"{c} · {statements.get(c, '')}")
 report = row2[1].text_input("Report contains", key="browse_report",
                             placeholder="e.g. normales ekg, infarkt")
-with row2[2]:
+axes = sorted(index["heart_axis"].dropna().unique().tolist())
+heart_axes = row2[2].multiselect("Heart axis (any of)", axes, key="browse_axis",
+                                 format_func=lambda a: f"{a} · {HEART_AXES[a]}" if a in HEART_AXES
+                                 else a)
+with row2[3]:
     human = st.checkbox("Human-validated only", key="browse_human")
     clean = st.checkbox("No noise, drift or electrode problems", key="browse_clean")
     pacemaker = st.checkbox("Pacemaker noted", key="browse_pacemaker")
+    extra = st.checkbox("Extra beats noted", key="browse_extra")
 
 filters = ptbxl.Filters(
     classes=tuple(classes), folds=tuple(folds), sexes=tuple(sexes),
     age=None if tuple(age) == age_bounds else (float(age[0]), float(age[1])),
     scp_codes=tuple(scp_codes), report=report, human_validated_only=human,
-    no_artifacts=clean, pacemaker=pacemaker,
+    no_artifacts=clean, pacemaker=pacemaker, heart_axes=tuple(heart_axes), extra_beats=extra,
 )
 found = ptbxl.apply_filters(index, filters)
 st.session_state["browse_ids"] = found.index.tolist()
