@@ -1,6 +1,7 @@
 """AppTest of the Review page with the shipped checkpoint on real bundled records."""
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 
@@ -64,7 +65,6 @@ def _bar_probs(fig: dict) -> dict[str, float]:
 def _values(x) -> list[float]:
     """Plotly arrays come as lists or as base64 typed arrays."""
     if isinstance(x, dict):
-        import base64
         return np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"])).tolist()
     return list(x)
 
