@@ -15,12 +15,15 @@ import argparse
 import copy
 import hashlib
 import os
+import random
 import signal
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -58,6 +61,7 @@ class TrainConfig:
     epochs: int = 30
     bs: int = 128
     lr: str = "auto"              # "auto" (lr_find's suggestion) or a number
+    lr_find: bool = True          # run (and save) the lr finder also when lr is a number
     max_records: int | None = None  # cap per split, for quick demos
     seed: int = 0
     device: str = "auto"
@@ -128,6 +132,23 @@ class RunFiles(Callback):
 
     def after_fit(self):
         self.sched.close()
+
+
+@contextmanager
+def _rng_preserved(learn: Learner, train_ds: CropDataset) -> Iterator[None]:
+    """Restore every random state after the block (global, the loader's shuffling, the crops):
+    a fit after ``lr_find`` then draws the same batches as one without it."""
+    states = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+              torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+              learn.dls.train.rng.getstate(), train_ds.rng.bit_generator.state)
+    yield
+    random.setstate(states[0])
+    np.random.set_state(states[1])
+    torch.set_rng_state(states[2])
+    if states[3] is not None:
+        torch.cuda.set_rng_state_all(states[3])
+    learn.dls.train.rng.setstate(states[4])
+    train_ds.rng.bit_generator.state = states[5]
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -202,9 +223,10 @@ def train(cfg: TrainConfig) -> Path | None:
 
     suggested = None
     with learn.no_bar(), learn.no_logging(), distributed.distrib_ctx(learn, device.type == "cpu"):
-        if cfg.lr == "auto":
+        if cfg.lr == "auto" or cfg.lr_find:
             status(phase="lr_find")
-            suggested = distributed.lr_find(learn)
+            with _rng_preserved(learn, train_ds):
+                suggested = distributed.lr_find(learn)
             rec = learn.recorder
             if main:
                 pd.DataFrame({"lr": rec.lrs, "loss": [float(x) for x in rec.losses]}).to_csv(
@@ -275,6 +297,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--max-records", type=int, default=None, help="cap per split (quick demos)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--no-lr-find", dest="lr_find", action="store_false",
+                   help="skip the lr finder when --lr is a number (quick demos, tests)")
     p.add_argument("--no-phase-augment", dest="phase_augment", action="store_false")
     a = p.parse_args(argv)
     if a.lr != "auto":
@@ -284,7 +308,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
             p.error(f"--lr must be 'auto' or a number, not {a.lr!r}")
     return TrainConfig(data=a.data, out=a.out, arch=a.arch, epochs=a.epochs, bs=a.bs, lr=a.lr,
                        max_records=a.max_records, seed=a.seed, device=a.device,
-                       phase_augment=a.phase_augment)
+                       phase_augment=a.phase_augment, lr_find=a.lr_find)
 
 
 def main(argv: list[str] | None = None) -> int:
