@@ -363,7 +363,7 @@ def vcg_loops(xyz: np.ndarray, fs: float, *, title: str | None = None) -> go.Fig
     lim = _vcg_limit(xyz)
     k = {c: i for i, c in enumerate(COMPONENTS)}
     fig = go.Figure()
-    gap = 0.06
+    gap = 0.1   # room for the next view's tick labels and axis title
     width = (1 - 2 * gap) / len(PLANES)
     for n, plane in enumerate(PLANES):
         ax = "" if n == 0 else str(n + 1)
@@ -387,19 +387,20 @@ def vcg_loops(xyz: np.ndarray, fs: float, *, title: str | None = None) -> go.Fig
         x0 = n * (width + gap)
         fig.update_layout({
             f"xaxis{ax}": dict(domain=[x0, x0 + width], range=[-lim, lim], zeroline=True,
-                               zerolinecolor="#888", gridcolor="#eee", ticksuffix="",
+                               zerolinecolor="#888", gridcolor="#eee", constrain="domain",
                                title=dict(text=f"{plane.across} (mV) → {plane.right_label}",
                                           font=dict(size=11))),
             f"yaxis{ax}": dict(range=[-lim, lim] if plane.up_is_positive else [lim, -lim],
                                scaleanchor=f"x{ax}", scaleratio=1, zeroline=True,
                                zerolinecolor="#888", gridcolor="#eee", anchor=f"x{ax}",
+                               constrain="domain",
                                title=dict(text=f"{plane.up} (mV) · {plane.down_label} ↓",
-                                          font=dict(size=11), standoff=2)),
+                                          font=dict(size=11), standoff=4)),
         })
         fig.add_annotation(x=x0 + width / 2, y=1.0, xref="paper", yref="paper", showarrow=False,
                            yanchor="bottom", text=f"<b>{plane.name.capitalize()}</b>",
                            font=dict(size=13))
-    fig.update_layout(height=360, margin=dict(l=8, r=8, t=34 if title else 26, b=8),
+    fig.update_layout(height=380, margin=dict(l=58, r=64, t=34 if title else 26, b=48),
                       plot_bgcolor="white", hovermode="closest",
                       title=dict(text=title, x=0.01, font=dict(size=14)) if title else None,
                       meta={"fs": fs, "limit_mv": lim, "planes": [p.name for p in PLANES]})
