@@ -26,6 +26,13 @@ def _median_s(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _cpu_s(fn) -> float:
+    """Process CPU seconds of one call: on a shared machine, CPU / threads bounds the idle wall time."""
+    t = time.process_time()
+    fn()
+    return time.process_time() - t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ecg-id", type=int, default=63)
@@ -79,11 +86,15 @@ def main() -> None:
     for fs in (100, 500) if row["has_500hz"] else (100,):
         rec = read_ptbxl(data, row, fs=fs)
         model.predict(rec)
-        print(f"predict {fs} Hz    {_median_s(lambda: model.predict(rec), args.repeats) * 1e3:.1f} ms")
+        cpu = _cpu_s(lambda: model.predict(rec))
+        print(f"predict {fs} Hz    {_median_s(lambda: model.predict(rec), args.repeats) * 1e3:.1f} ms"
+              f" wall · {cpu * 1e3:.1f} ms CPU")
         integrated_gradients(model, rec, args.cls, n_steps=50)           # warm-up
         ig = _median_s(lambda: integrated_gradients(model, rec, args.cls, n_steps=50),
                        3 if fs == 100 else 1)
-        print(f"IG 50 steps {fs} Hz {ig:.3f} s")
+        cpu = _cpu_s(lambda: integrated_gradients(model, rec, args.cls, n_steps=50))
+        print(f"IG 50 steps {fs} Hz {ig:.3f} s wall · {cpu:.3f} s CPU "
+              f"({cpu / torch.get_num_threads():.3f} s per thread)")
         sal = integrated_gradients(model, rec, args.cls, n_steps=50)
         for layout in figures.LAYOUTS:
             build = _median_s(lambda: figures.ecg_paper(rec, layout, sal.attributions,
