@@ -25,12 +25,13 @@ run_dir = ckpt.parent
 cfg, data = card.train_config, card.data
 extras = " + ".join(k.upper() for k, on in card.arch_kwargs.items() if on)
 cols = st.columns(4)
-cols[0].metric("Architecture", card.arch + (f" + {extras}" if extras else ""))
+cols[0].metric("Architecture", card.arch)
 cols[1].metric("Parameters", f"{n_params:,}")
 macro = card.metrics.get("test_macro_auc")
 cols[2].metric("Test macro AUC", f"{macro:.3f}" if macro is not None else "n/a")
 cols[3].metric("Trained", card.created[:10] or "unknown")
-st.caption(f"Checkpoint {ckpt} · weights sha256 {card.weights_sha256[:16]}…")
+st.caption((f"With {extras} · " if extras else "")
+           + f"checkpoint {ckpt} · weights sha256 {card.weights_sha256[:16]}…")
 
 tab_card, tab_test, tab_curves, tab_errors = st.tabs(
     ["Model card", "Test fold", "Training curves", "Where the model and cardiologists disagree"])
@@ -56,8 +57,8 @@ with tab_card:
             "ecg_ids sha256": data.get("ecg_ids_sha256", "unknown")}), hide_index=True)
         per_fold = data.get("records_per_fold")
         if per_fold:
-            st.caption("Records per fold (1-8 train, 9 validation, 10 test)")
-            st.dataframe(pd.DataFrame([per_fold], index=["records"]))
+            st.caption("Records per fold (1-8 train, 9 validation, 10 test): "
+                       + " · ".join(f"{fold}: {n}" for fold, n in per_fold.items()))
         st.subheader("Training config")
         st.dataframe(key_values(cfg), hide_index=True)
 

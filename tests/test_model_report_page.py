@@ -40,6 +40,8 @@ def test_full_report(monkeypatch, tmp_path, checkpoint):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Architecture"].startswith(card.arch)
     assert metrics["Parameters"] == f"{sum(p.numel() for p in net.parameters()):,}"
+    per_fold = card.data["records_per_fold"]
+    assert any(f"9: {per_fold['9']} · 10: {per_fold['10']}" in c.value for c in at.caption)
     # Benchmark table: our row (recomputed from the run files) first, the published rows after.
     bench = next(d.value for d in at.dataframe if "macro AUC" in d.value.columns)
     assert bench.iloc[0]["macro AUC"] == pytest.approx(card.metrics["test_macro_auc"], abs=1e-9)
