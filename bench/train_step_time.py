@@ -1,14 +1,17 @@
-"""Seconds per training sample and per evaluated record, per architecture, on this machine.
+"""Training step and evaluation times per architecture on this machine (feeds the defaults of
+``training.jobs.DEFAULT_COSTS``; run folders refine them where the app runs).
 
-    .venv/bin/python bench/train_step_time.py [--bs 32] [--steps 6]
+    .venv/bin/python bench/train_step_time.py [--threads N] [--steps 8]
 
-Measures a fastai-equivalent training step (forward, BCE loss, backward, Adam step on 250-sample
-crops) and the sliding-window evaluation of 10 s records. The numbers feed the defaults of
-``training.jobs.DEFAULT_COSTS``; run folders refine them on the machine in use.
+A training step (forward, BCE loss, backward, Adam) on 250-sample crops is timed at batch 8 and
+32, giving a fixed cost per step plus a cost per sample; evaluation is the sliding-window forward
+pass over 10 s records. Threads default to what a background job gets (cores - 1, at least 1).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import torch
@@ -18,43 +21,53 @@ from ecgviz.inference import SlidingWindow
 from training.train import STRIDE, WINDOW
 
 
-def seconds_per_item(step, n_items: int, repeats: int) -> float:
+def median_time(step, repeats: int) -> float:
     step()  # warm-up
-    t0 = time.perf_counter()
+    times = []
     for _ in range(repeats):
+        t0 = time.perf_counter()
         step()
-    return (time.perf_counter() - t0) / (repeats * n_items)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--bs", type=int, default=32)
-    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--threads", type=int, default=max(len(os.sched_getaffinity(0)) - 1, 1))
+    p.add_argument("--steps", type=int, default=8)
     a = p.parse_args()
+    torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, bs {a.bs}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+          f"load average {os.getloadavg()[0]:.1f}")
     for arch in models.ARCHS:
         net = SlidingWindow(models.build(arch, 5), WINDOW, STRIDE)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         loss_fn = torch.nn.BCEWithLogitsLoss()
-        crops, y = torch.randn(a.bs, 12, WINDOW), torch.randint(0, 2, (a.bs, 5)).float()
-        records = torch.randn(a.bs, 12, 1000)
 
-        def train_step():
-            net.train()
-            opt.zero_grad()
-            loss_fn(net(crops), y).backward()
-            opt.step()
+        def train_step(bs: int):
+            x, y = torch.randn(bs, 12, WINDOW), torch.randint(0, 2, (bs, 5)).float()
+
+            def step():
+                net.train()
+                opt.zero_grad()
+                loss_fn(net(x), y).backward()
+                opt.step()
+            return step
 
         def eval_step():
             net.eval()
             with torch.no_grad():
                 net(records)
 
-        train_s = seconds_per_item(train_step, a.bs, a.steps)
-        eval_s = seconds_per_item(eval_step, a.bs, a.steps)
-        print(f"{arch}: train {train_s * 1e3:.2f} ms/sample, eval {eval_s * 1e3:.2f} ms/record "
-              f"(ratio {eval_s / train_s:.2f})")
+        records = torch.randn(32, 12, 1000)
+        t8, t32 = (median_time(train_step(bs), a.steps) for bs in (8, 32))
+        per_sample = max((t32 - t8) / 24, 0.0)
+        fixed = max(t8 - 8 * per_sample, 0.0)
+        eval_s = median_time(eval_step, a.steps) / 32
+        print(f"{arch}: step {fixed * 1e3:.1f} ms + {per_sample * 1e3:.2f} ms/sample "
+              f"(bs 8: {t8 * 1e3:.0f} ms, bs 32: {t32 * 1e3:.0f} ms); "
+              f"eval {eval_s * 1e3:.2f} ms/record")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ METRICS = {"macro_auc": "validation macro AUC", "accuracy_multi": "validation ac
 
 
 def duration(seconds: float | None) -> str:
-    """``"1 min 05 s"`` / ``"45 s"`` (``"?"`` when unknown)."""
+    """``"1 min 05 s"`` / ``"45 s"`` / ``"<1 s"`` (``"?"`` when unknown)."""
     if seconds is None or pd.isna(seconds):
         return "?"
-    seconds = max(int(round(seconds)), 0)
+    if seconds < 1:
+        return "<1 s"
+    seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
@@ -36,9 +38,10 @@ def show_curves(info: jobs.RunInfo, key: str) -> None:
     if c.lr_find is not None and len(c.lr_find):
         top[0].plotly_chart(curves.lr_find_figure(c.lr_find, c.suggested_lr), key=f"{key}-lrf")
     else:
-        top[0].info("lr finder: not run (a fixed learning rate was given)."
-                    if info.config.get("lr", "auto") != "auto"
-                    else "lr finder: its curve appears when it is done.", icon=":material/info:")
+        runs_it = info.config.get("lr", "auto") == "auto" or info.config.get("lr_find", False)
+        top[0].info("lr finder: its curve appears when it is done." if runs_it
+                    else "lr finder: not run (a fixed learning rate was given).",
+                    icon=":material/info:")
     if c.schedule is not None and len(c.schedule):
         top[1].plotly_chart(curves.lr_schedule_figure(c.schedule), key=f"{key}-sched")
     else:
@@ -106,6 +109,8 @@ def new_run_form() -> None:
                             horizontal=True) == "auto (lr finder)"
     lr = cols[0].number_input("Max learning rate", 0.0001, 1.0, 0.01, step=0.001, format="%.4f",
                               key="train_lr", disabled=lr_auto)
+    lr_find = cols[0].checkbox("Run the lr finder anyway (to show its curve)", key="train_lr_find",
+                               disabled=lr_auto)
     max_records = cols[1].number_input(
         "Max records per split (0 = all)", 0, 100_000, 400, key="train_max",
         help="A cap on training, validation and test records, drawn at random with the seed: "
@@ -115,7 +120,8 @@ def new_run_form() -> None:
         st.info("Type the path of a PTB-XL folder.", icon=":material/info:")
         return
     cfg = jobs.JobConfig(data=str(folder), arch=arch, epochs=int(epochs), bs=int(bs),
-                         lr="auto" if lr_auto else f"{lr:g}", max_records=int(max_records) or None,
+                         lr="auto" if lr_auto else f"{lr:g}", lr_find=lr_find and not lr_auto,
+                         max_records=int(max_records) or None,
                          seed=int(seed))
     try:
         sizes = jobs.split_sizes(common.index_at(folder), cfg.max_records, cfg.seed)
@@ -243,17 +249,16 @@ else:
     with st.expander("Next run (one job at a time: Start works once this run has ended)"):
         new_run_form()
 
-runs = jobs.list_runs()
+runs = [r for r in jobs.list_runs() if job is None or r.name != job.name]  # the live one is above
 if runs:
-    st.subheader("Runs")
-    others = [r for r in runs if job is None or r.name != job.name]
-    if others:
-        by_name = {r.name: r for r in others}
-        if st.session_state.get("train_focus") in by_name:
-            st.session_state["train_run"] = st.session_state.pop("train_focus")
-        chosen = st.selectbox("Run", list(by_name), key="train_run",
-                              format_func=lambda name: f"{name} ({by_name[name].state})")
-        run_details(by_name[chosen])
+    st.subheader("Past runs")
+    by_name = {r.name: r for r in runs}
+    if st.session_state.get("train_focus") in by_name:
+        st.session_state["train_run"] = st.session_state.pop("train_focus")
+    chosen = st.selectbox("Run", list(by_name), key="train_run",
+                          format_func=lambda name: f"{name} ({by_name[name].state})")
+    run_details(by_name[chosen])
+    st.subheader("Compare runs")
     compare(runs)
     st.dataframe(runs_table(runs), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="%.3f")

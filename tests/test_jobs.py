@@ -151,7 +151,7 @@ def test_estimate_from_measured_runs(finished):
     cfg = jobs.JobConfig(**TINY)
     sizes = {"train": 16, "valid": 16, "test": 16}
     est = jobs.estimate(cfg, sizes)
-    assert "measured on this machine" in est.basis
+    assert "measured on this machine" in est.basis and "first epochs only" in est.basis
     # one tiny finished run: the same settings are estimated at its own wall time
     assert est.seconds == pytest.approx(finished.seconds, rel=0.05)
     longer = jobs.estimate(jobs.JobConfig(**{**TINY, "epochs": 10}), sizes)

@@ -138,3 +138,12 @@ def test_second_job_refused(app, tmp_path):
     app.run()
     assert [s.value for s in app.subheader][:1] == ["Running now"]
     jobs.cancel(other.name, grace_s=5)
+
+
+def test_hidden_when_training_is_not_allowed(monkeypatch, tmp_path):
+    monkeypatch.setenv("ECGVIZ_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("ECGVIZ_ALLOW_TRAINING", "0")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(PAGE)

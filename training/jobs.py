@@ -52,8 +52,13 @@ class JobConfig:
     epochs: int = 10
     bs: int = 32
     lr: str = "auto"
+    lr_find: bool = False        # with a fixed lr, still run (and show) the lr finder
     max_records: int | None = 400
     seed: int = 0
+
+    @property
+    def runs_lr_find(self) -> bool:
+        return self.lr == "auto" or bool(self.lr_find)
 
     def validate(self) -> None:
         """Raise ``JobError`` naming the first setting that is out of range."""
@@ -82,6 +87,8 @@ class JobConfig:
                 "--seed", str(int(self.seed))]
         if self.max_records is not None:
             argv += ["--max-records", str(int(self.max_records))]
+        if not self.runs_lr_find:
+            argv.append("--no-lr-find")
         return argv
 
 
@@ -390,6 +397,17 @@ def _new_name(cfg: JobConfig) -> str:
     return name
 
 
+def _job_env() -> dict[str, str]:
+    """The job's environment: unbuffered output, and one core fewer threads than the machine
+    has, so the app stays responsive (an explicit ``OMP_NUM_THREADS`` wins). On a busy 2-core
+    machine 2 spinning OpenMP threads made a training step about 10x slower than 1 thread."""
+    threads = str(max(len(os.sched_getaffinity(0)) - 1, 1))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("OMP_NUM_THREADS", threads)
+    env.setdefault("MKL_NUM_THREADS", env["OMP_NUM_THREADS"])
+    return env
+
+
 def start(cfg: JobConfig, name: str | None = None, estimate: Estimate | None = None) -> RunInfo:
     """Launch a training job in the background; ``JobError`` if the settings are invalid or
     another job is running."""
@@ -416,7 +434,7 @@ def start(cfg: JobConfig, name: str | None = None, estimate: Estimate | None = N
             proc = subprocess.Popen(command, cwd=settings.REPO_ROOT, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                    env=_job_env())
         _CHILDREN[proc.pid] = proc
         write_json_atomic(run_dir / JOB_FILE, {**job, "pid": proc.pid, "command": command})
         with _guard():
@@ -502,19 +520,25 @@ def auc_comparison(run_metrics: dict, active_metrics: dict, classes: list[str]) 
 
 @dataclass(frozen=True)
 class StepCost:
-    """Seconds per training sample (one 250-sample crop: forward, backward, step) and per
-    evaluated 10 s record (sliding windows), plus fixed per-run overhead."""
+    """Seconds per optimizer step (fixed part), per training sample (a 250-sample crop: forward,
+    backward), per evaluated 10 s record (sliding windows), and per run (start, loading, the
+    bootstrap, plots)."""
 
+    step_s: float
     train_s: float
     eval_s: float
     overhead_s: float
 
+    def scaled(self, k: float, overhead_s: float) -> "StepCost":
+        return StepCost(self.step_s * k, self.train_s * k, self.eval_s * k, overhead_s)
 
-# Measured on a quiet 2-core CPU (bench/train_step_time.py and the run folders of 343/70/64-record
-# runs); refined by the finished runs on the machine in use (``step_cost``).
+
+# A quiet 2-core CPU: bench/train_step_time.py (step vs per-sample split, eval/train ratio) fitted
+# to a 343/70/64-record bs-32 run (1.6 s per epoch, lr_find 10 s). Replaced by the finished runs on
+# the machine in use as soon as there are some (``step_cost``).
 DEFAULT_COSTS = {
-    "xresnet1d50": StepCost(train_s=0.0035, eval_s=0.0060, overhead_s=15.0),
-    "xresnet1d101": StepCost(train_s=0.0070, eval_s=0.0120, overhead_s=17.0),
+    "xresnet1d50": StepCost(step_s=0.015, train_s=0.0030, eval_s=0.0040, overhead_s=15.0),
+    "xresnet1d101": StepCost(step_s=0.020, train_s=0.0045, eval_s=0.0065, overhead_s=17.0),
 }
 
 
@@ -523,21 +547,21 @@ def split_sizes(index: pd.DataFrame, max_records: int | None, seed: int = 0) -> 
     return {s: int(len(choose_ids(index, s, max_records, seed))) for s in ptbxl.SPLITS}
 
 
-def _lr_find_samples(cfg: dict, n_train: int) -> int:
-    return LR_FIND_ITERATIONS * min(int(cfg.get("bs", 32)), max(n_train, 1)) if cfg.get("lr") == "auto" else 0
-
-
 def _scaled_parts(cost: StepCost, cfg: dict, sizes: dict) -> tuple[float, float, float]:
-    """(lr_find, one epoch, evaluation) seconds under ``cost``."""
+    """(lr_find, one epoch, evaluation) seconds under ``cost``; batches as training.train makes
+    them (the last partial batch dropped when there is more than one)."""
     n_train, n_valid, n_test = (int(sizes.get(s, 0)) for s in ptbxl.SPLITS)
-    return (_lr_find_samples(cfg, n_train) * cost.train_s,
-            n_train * cost.train_s + n_valid * cost.eval_s, (n_valid + n_test) * cost.eval_s)
+    bs = max(int(cfg.get("bs", 32)), 1)
+    batch = min(bs, max(n_train, 1))
+    batches = n_train // bs if n_train > bs else 1
+    step = cost.step_s + batch * cost.train_s
+    lr_find = LR_FIND_ITERATIONS * step if cfg.get("lr") == "auto" or cfg.get("lr_find") else 0.0
+    return lr_find, batches * step + n_valid * cost.eval_s, (n_valid + n_test) * cost.eval_s
 
 
 def step_cost(arch: str, limit: int = 5) -> tuple[StepCost, str]:
-    """Step costs for ``arch``: the defaults, scaled by the epoch times of the last ``limit``
-    finished runs here (epochs after the first, which also warms up), with the overhead that
-    is left of their wall time."""
+    """Step costs for ``arch``: the defaults scaled by the epoch times of the last ``limit``
+    finished runs here, with the overhead that is left of their wall time."""
     base = DEFAULT_COSTS.get(arch, DEFAULT_COSTS[models.DEFAULT_ARCH])
     found = []
     for info in list_runs():
@@ -546,21 +570,23 @@ def step_cost(arch: str, limit: int = 5) -> tuple[StepCost, str]:
         sizes = _read_json(info.path / "model.json").get("data", {}).get("records_per_split")
         history = _read_csv(info.path / "history.csv")
         if sizes and history is not None and len(history):
-            found.append((info, sizes, history))
+            config = {**info.config, "lr_find": (info.path / "lr_find.csv").is_file()}
+            found.append((config, sizes, history, info.seconds))
         if len(found) == limit:
             break
     if not found:
         return base, "default step times (no finished run of this architecture here yet)"
-    speed = [float(np.median(h["time_s"].to_numpy(float)[1:])) / _scaled_parts(base, i.config, z)[1]
-             for i, z, h in found if len(h) >= 2]
-    k = float(np.median(speed)) if speed else 1.0
+    # epochs after the first (which also warms up); only first epochs when no run has more
+    later = [r for r in found if len(r[2]) >= 2]
+    k = float(np.median([_median_epoch_s(h) / _scaled_parts(base, c, z)[1]
+                         for c, z, h, _ in (later or found)]))
     rest = []
-    for info, sizes, history in found:
-        lr_find_s, epoch_s, evaluate_s = _scaled_parts(base, info.config, sizes)
-        rest.append(info.seconds - k * (lr_find_s + len(history) * epoch_s + evaluate_s))
-    cost = StepCost(base.train_s * k, base.eval_s * k, max(float(np.median(rest)), 0.0))
-    return cost, (f"measured on this machine by the last {len(found)} finished {arch} run(s)"
-                  + ("" if speed else " (overhead only; step times are defaults)"))
+    for config, sizes, history, seconds in found:
+        lr_find_s, epoch_s, evaluate_s = _scaled_parts(base, config, sizes)
+        rest.append(seconds - k * (lr_find_s + len(history) * epoch_s + evaluate_s))
+    cost = base.scaled(k, max(float(np.median(rest)), 0.0))
+    return cost, (f"step times measured on this machine by the last {len(found)} finished "
+                  f"{arch} run(s)" + ("" if later else " (first epochs only: on the safe side)"))
 
 
 def estimate(cfg: JobConfig, sizes: dict[str, int]) -> Estimate:
