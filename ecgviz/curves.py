@@ -8,6 +8,12 @@ _LAYOUT = dict(height=300, margin=dict(l=50, r=10, t=40, b=40), template="plotly
                legend=dict(orientation="h", y=-0.25))
 
 
+def _epoch_axis(fig: go.Figure, history: pd.DataFrame) -> go.Figure:
+    """Whole-epoch ticks (about ten at most)."""
+    n = int(history["epoch"].max()) if len(history) else 1
+    return fig.update_xaxes(title="epoch", tick0=1, dtick=max(1, round(n / 10)))
+
+
 def lr_find_figure(lr_find: pd.DataFrame, suggested: float | None = None) -> go.Figure:
     """Loss against learning rate (log x), with the suggested lr marked."""
     fig = go.Figure(go.Scatter(x=lr_find["lr"], y=lr_find["loss"], mode="lines", name="loss"))
@@ -35,7 +41,8 @@ def loss_figure(history: pd.DataFrame, schedule: pd.DataFrame | None = None) -> 
                         line=dict(width=1, color="lightgray"))
     fig.add_scatter(x=history["epoch"], y=history["train_loss"], mode="lines+markers", name="train")
     fig.add_scatter(x=history["epoch"], y=history["valid_loss"], mode="lines+markers", name="valid")
-    return fig.update_layout(title="loss", xaxis_title="epoch", yaxis_title="BCE loss", **_LAYOUT)
+    fig.update_layout(title="loss", yaxis_title="BCE loss", **_LAYOUT)
+    return _epoch_axis(fig, history)
 
 
 def metrics_figure(history: pd.DataFrame) -> go.Figure:
@@ -46,7 +53,12 @@ def metrics_figure(history: pd.DataFrame) -> go.Figure:
     fig.add_scatter(x=history["epoch"], y=history["macro_auc"], mode="lines+markers",
                     name="macro AUC")
     fig.update_yaxes(range=[0, 1])
-    return fig.update_layout(title="validation metrics", xaxis_title="epoch", **_LAYOUT)
+    fig.update_layout(title="validation metrics", **_LAYOUT)
+    return _epoch_axis(fig, history)
+
+
+METRIC_NAMES = {"macro_auc": "valid macro AUC", "accuracy_multi": "valid accuracy_multi",
+                "valid_loss": "valid loss", "train_loss": "train loss"}
 
 
 def compare_runs_figure(histories: dict[str, pd.DataFrame], metric: str = "macro_auc") -> go.Figure:
@@ -54,4 +66,5 @@ def compare_runs_figure(histories: dict[str, pd.DataFrame], metric: str = "macro
     fig = go.Figure()
     for name, hist in histories.items():
         fig.add_scatter(x=hist["epoch"], y=hist[metric], mode="lines+markers", name=name)
-    return fig.update_layout(title=f"{metric} per epoch, by run", xaxis_title="epoch", **_LAYOUT)
+    return fig.update_layout(title=f"{METRIC_NAMES.get(metric, metric)} per epoch, by run",
+                             xaxis_title="epoch", **_LAYOUT)
