@@ -65,6 +65,16 @@ def checkpoint_path() -> Path:
     return chosen if chosen.is_file() else SHIPPED_CHECKPOINT
 
 
+def torch_threads() -> int:
+    """Intra-op threads of the app's model (``ECGVIZ_TORCH_THREADS``, default 1). On a small shared
+    CPU two OpenMP threads spin-wait for each other while the browser and other sessions run:
+    measured on 2 loaded cores, predictions and IG were about 10x slower than with one thread."""
+    try:
+        return max(1, int(os.environ.get("ECGVIZ_TORCH_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 def training_allowed() -> bool:
     """False when ``ECGVIZ_ALLOW_TRAINING=0`` (public deployments hide the training page)."""
     return os.environ.get("ECGVIZ_ALLOW_TRAINING", "1").strip().lower() not in {"0", "false", "no"}

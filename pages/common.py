@@ -5,6 +5,7 @@ activated checkpoint is picked up without a restart.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from ecgviz import report, settings
 from ecgviz.checkpoint import CheckpointError
 from ecgviz.inference import Predictor
 from ecgviz.ptbxl import DatasetError, load_index, load_statements
 from ecgviz.saliency import Saliency, integrated_gradients
-from ecgviz.signals import ECGRecord, read_ptbxl
+from ecgviz.signals import ECGRecord, InvalidRecordError, read_ptbxl
 
 
 def stamp(path: Path) -> float:
@@ -77,6 +79,7 @@ def record(ecg_id: int, fs: int = 100) -> ECGRecord:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
 def _predictor(path: str, mtime: float) -> Predictor:
+    torch.set_num_threads(settings.torch_threads())   # the server's model threads (process-wide)
     return Predictor.from_checkpoint(path)
 
 
@@ -137,7 +140,18 @@ def statements() -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _saliency(model_path: str, mtime: float, key: str, target: str, baseline: str, n_steps: int,
               _rec: ECGRecord) -> Saliency:
-    return integrated_gradients(_predictor(model_path, mtime), _rec, target, baseline, n_steps)
+    sal = integrated_gradients(_predictor(model_path, mtime), _rec, target, baseline, n_steps)
+    _return_freed_memory()
+    return sal
+
+
+def _return_freed_memory() -> None:
+    """Hand freed heap back to the OS: glibc keeps IG's freed activations in per-thread arenas,
+    and Streamlit runs every rerun in a new thread, so the server's RSS would keep growing."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to do
+        pass
 
 
 def saliency(rec: ECGRecord, target: str, baseline: str = "zeros", n_steps: int = 50) -> Saliency | None:
@@ -147,6 +161,15 @@ def saliency(rec: ECGRecord, target: str, baseline: str = "zeros", n_steps: int 
         return None
     path = settings.checkpoint_path()
     return _saliency(str(path), stamp(path), record_key(rec), target, baseline, int(n_steps), rec)
+
+
+def prefetch(ecg_id: int, fs: int = 100) -> None:
+    """Read and score a record ahead of time (the one "Next" opens), so it opens from the cache.
+    A record that cannot be read or scored is skipped here: it shows its error when opened."""
+    try:
+        predict(record(ecg_id, fs))
+    except (KeyError, InvalidRecordError, ValueError, RuntimeError):
+        pass
 
 
 def show_data_notice() -> None:

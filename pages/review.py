@@ -93,3 +93,7 @@ st.dataframe(scp, hide_index=True, width="stretch", column_config={
 })
 st.caption("Likelihood as given by the cardiologists (0 = not stated). Every diagnostic statement "
            "counts towards its superclass whatever its likelihood, as in the PTB-XL benchmark.")
+
+if pos is not None and pos < len(ids) - 1:    # last: "Next" then opens from the cache
+    following = int(ids[pos + 1])
+    common.prefetch(following, fs if index.loc[following, "has_500hz"] else 100)
