@@ -86,7 +86,7 @@ def test_badges_and_vcg_expander(review_url, page, wait_idle, artifacts, bundled
     page.wait_for_timeout(500)
     box.screenshot(path=str(artifacts / f"review_{ecg_id}_vcg.png"))
     page.set_viewport_size({"width": 1440, "height": 1100})
-    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
     page.wait_for_timeout(300)
     page.screenshot(path=str(artifacts / f"review_{ecg_id}_badges.png"))
 
