@@ -7,8 +7,6 @@ from ecgviz import ptbxl
 from ecgviz.annotations import HEART_AXES
 from pages import common
 
-common.route_through_app()
-
 st.title("Browse records")
 common.show_data_notice()
 data = common.dataset()

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 import torch
 
 from ecgviz import report, settings
@@ -22,19 +21,6 @@ from ecgviz.inference import Predictor
 from ecgviz.ptbxl import DatasetError, load_index, load_statements
 from ecgviz.saliency import Saliency, integrated_gradients
 from ecgviz.signals import ECGRecord, InvalidRecordError, read_ptbxl
-
-
-def route_through_app() -> None:
-    """Run this page through ``app.py`` (call it first in every page).
-
-    Until ``app.py`` has called ``st.navigation`` once in a server process, Streamlit treats a
-    folder named ``pages/`` as a legacy multipage app: the first visitor of a bookmarked
-    ``/quiz`` would get this page without the router (no page config, every file of ``pages/``
-    in the sidebar). Such a session is sent to ``app.py`` once, query string kept; from then on
-    the server uses the router's navigation.
-    """
-    if PagesManager.uses_pages_directory:
-        st.switch_page("app.py", query_params=st.query_params.to_dict())
 
 
 def stamp(path: Path) -> float:

@@ -4,8 +4,6 @@ import streamlit as st
 from ecgviz import ptbxl
 from pages import common
 
-common.route_through_app()
-
 st.title("ECG review dashboard")
 st.markdown(
     "Review real 12-lead ECGs from **PTB-XL** on ECG paper, next to what a trained XResNet1D "

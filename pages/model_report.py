@@ -6,7 +6,6 @@ import streamlit as st
 from ecgviz import curves, report, report_figures, settings
 from pages import common
 
-common.route_through_app()
 
 def key_values(values: dict) -> pd.DataFrame:
     """A two-column table of a dict (values shown as text)."""

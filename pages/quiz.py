@@ -8,8 +8,6 @@ from ecgviz.signals import InvalidRecordError
 from pages import common
 from pages.record_view import render_review
 
-common.route_through_app()
-
 CLASSES = list(ptbxl.SUPERCLASSES)
 FOLD_NAMES = {ptbxl.VALID_FOLD: "validation", ptbxl.TEST_FOLD: "test"}
 

@@ -8,8 +8,6 @@ from pages import common
 from pages.record_extras import render_fields, render_vcg
 from pages.record_view import render_review
 
-common.route_through_app()
-
 META_FIELDS = (("age", "Age", "{:.0f}"), ("sex_name", "Sex", "{}"), ("site", "Site", "{:.0f}"),
                ("strat_fold", "Fold", "{:.0f}"))
 

@@ -11,8 +11,6 @@ from ecgviz.ptbxl import DatasetError
 from pages import common
 from training import jobs
 
-common.route_through_app()
-
 REFRESH_S = 2.0
 PHASES = {"starting": "starting Python", "loading": "reading the records",
           "lr_find": "finding a learning rate", "training": "training",

@@ -14,8 +14,6 @@ from ecgviz.figures import WINDOW_S
 from pages import common
 from pages.record_view import render_review
 
-common.route_through_app()
-
 ACCEPTED = ("Accepted: a WFDB record, i.e. its `.hea` header with the data file(s) it names "
             "(`.dat`, and e.g. `.xyz`), or a `.zip` holding one or more records; any sampling rate "
             f"from {signals.FS_RANGE[0]:g} to {signals.FS_RANGE[1]:g} Hz, at least "

@@ -10,8 +10,9 @@ Fixtures (reuse them in any ``tests/e2e/test_*.py``):
 - ``app_url``      session-scoped base URL of one app started with the test process's environment
                    (set ``ECGVIZ_*``/``PTBXL_DIR`` before the session, or use ``launch_app``).
 
-Warm-up: both fixtures open ``/`` once before yielding, so the first timed test does not pay
-for the server's first script run (imports, index, model); ``warm=False`` skips that.
+Warm-up: Streamlit treats a folder named ``pages/`` as a legacy multipage app until app.py has
+run once in the server process, so a fresh server's first visit of e.g. ``/review`` would bypass
+the router. Both fixtures therefore open ``/`` once before yielding (``warm=False`` skips that).
 - ``browser``      session-scoped Playwright chromium: ``/usr/bin/chromium``, headless, with
                    ``--no-sandbox --disable-gpu --disable-background-networking``.
 - ``page``         a fresh 1440x1000 page per test (closed afterwards).
