@@ -37,7 +37,8 @@ from ecgviz import model as models, ptbxl
 from ecgviz.inference import SlidingWindow
 from ecgviz.settings import BUNDLED_DATA_DIR, REPO_ROOT
 from training.cache import phase_variants, signals_100hz
-from training.data import CropDataset, RecordDataset, fit_standardizer, load_split
+from training.data import (CropDataset, RecordDataset, fit_standardizer, load_split,
+                           loader_workers)
 from training.train import STRIDE, WINDOW
 
 EPOCHS = 50          # the benchmark protocol
@@ -49,6 +50,18 @@ FILTERS = {
     "report contains 'sinus'": ptbxl.Filters(report="sinus"),
     "validated, no artifacts": ptbxl.Filters(human_validated_only=True, no_artifacts=True),
 }
+
+
+def _mapped_mb(folder: Path) -> float:
+    """Resident size of this process's mappings of files under ``folder`` (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:   # a mapping's header line
+            inside = len(fields) >= 6 and fields[-1].startswith(str(folder))
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total / 1024
 
 
 def _mem_mb() -> dict[str, float]:
@@ -122,6 +135,26 @@ class StepTimer(Callback):
             raise CancelFitException()
 
 
+def time_steps(a: argparse.Namespace, dls: DataLoaders, device: torch.device
+               ) -> tuple[float, float, float, float]:
+    """Mean step and data-loading seconds, valid seconds per record, CPU seconds per step."""
+    net = models.build(a.arch, len(ptbxl.SUPERCLASSES))
+    learn = Learner(dls, SlidingWindow(net, WINDOW, STRIDE), loss_func=BCEWithLogitsLossFlat(),
+                    opt_func=Adam, wd=1e-2)
+    if device.type == "cuda":
+        learn = learn.to_fp16()
+    timer = StepTimer(a.steps, a.warmup, device.type == "cuda")
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, 1e-3, cbs=[timer])
+        t0 = time.perf_counter()
+        learn.validate()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        valid_s = (time.perf_counter() - t0) / len(dls.valid.dataset)
+    return (float(np.mean(timer.step)), float(np.mean(timer.load)), valid_s,
+            float(np.mean(timer.cpu)))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, help="existing full-size folder (default: build one)")
@@ -132,6 +165,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=200, help="timed training steps")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--eval-records", type=int, default=512, help="valid records timed")
+    p.add_argument("--workers", type=int, nargs="*", default=[],
+                   help="also time these loader worker counts (the training default always)")
     a = p.parse_args()
     device = torch.device(a.device)
     tmp = Path(tempfile.mkdtemp(prefix="ecgviz-scale-"))
@@ -201,38 +236,38 @@ def run(a: argparse.Namespace, device: torch.device, tmp: Path) -> None:
     print(f"training data: {n_train} train records ({train_mb:.0f} MB int16 at 100 Hz, "
           f"{train_var} with 500 Hz versions = {train_var * 5 * train_mb / max(n_train, 1):.0f} MB)"
           f"; splits + standardiser {prep:.1f} s")
+    valid_ds = RecordDataset(valid, mean, std)
     dls = DataLoaders(DataLoader(train_ds, bs=a.bs, shuffle=True, drop_last=True),
-                      DataLoader(RecordDataset(valid, mean, std), bs=256), device=device)
+                      DataLoader(valid_ds, bs=256), device=device)
     for _, _ in zip(range(3 * a.steps), dls.train):  # data only: what holding the set costs
         pass
     for _ in dls.valid:
         pass
-    mem1 = _mem_mb()
-    anon = mem1.get("RssAnon", 0) - mem0.get("RssAnon", 0)
-    print(f"memory for the training set: +{anon:.0f} MB anonymous (arrays in RAM) after "
-          f"{3 * a.steps} batches; {mem1.get('RssFile', 0):.0f} MB of mapped files resident "
-          "(page cache of the cache rows read: shared by DDP ranks, reclaimable)  [target < 1 GB]")
-    net = models.build(a.arch, len(ptbxl.SUPERCLASSES))
-    learn = Learner(dls, SlidingWindow(net, WINDOW, STRIDE), loss_func=BCEWithLogitsLossFlat(),
-                    opt_func=Adam, wd=1e-2)
-    if device.type == "cuda":
-        learn = learn.to_fp16()
-    timer = StepTimer(a.steps, a.warmup, device.type == "cuda")
-    with learn.no_bar(), learn.no_logging():
-        learn.fit(1, 1e-3, cbs=[timer])
-        t0 = time.perf_counter()
-        learn.validate()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        valid_s_per_record = (time.perf_counter() - t0) / len(valid)
-    load, step = float(np.mean(timer.load)), float(np.mean(timer.step))
-    print(f"training steps ({a.arch}, batch {a.bs}, {'fp16' if device.type == 'cuda' else 'fp32'}):"
-          f" {len(timer.step)} timed; step {step * 1e3:.0f} ms, data loading {load * 1e3:.1f} ms "
-          f"= {load / step:.1%} of a step  [target < 10%]")
-    if device.type == "cpu":
-        cpu, threads = float(np.mean(timer.cpu)), torch.get_num_threads()
-        print(f"  CPU time per step {cpu * 1e3:.0f} ms (/{threads} threads = "
-              f"{cpu / threads * 1e3:.0f} ms if the cores were not shared); load average {_load()}")
+    anon = _mem_mb()["RssAnon"] - mem0["RssAnon"]
+    print(f"memory for the training set: {anon:+.0f} MB anonymous (arrays in RAM) after "
+          f"{3 * a.steps} batches; {_mapped_mb(cache_root):.0f} MB of the cache files resident "
+          "(page cache of the rows read: shared by DDP ranks, reclaimable)  [target < 1 GB]")
+
+    default = loader_workers(device)
+    timings = {}
+    for workers in sorted({default, *a.workers}):
+        set_seed(0)
+        dls = DataLoaders(DataLoader(train_ds, bs=a.bs, shuffle=True, drop_last=True,
+                                     num_workers=workers),
+                          DataLoader(valid_ds, bs=256), device=device)
+        timings[workers] = time_steps(a, dls, device)
+        step, load, valid_s_per_record, cpu = timings[workers]
+        print(f"training steps ({a.arch}, batch {a.bs}, "
+              f"{'fp16' if device.type == 'cuda' else 'fp32'}, {workers} loader workers"
+              f"{' = the training default' if workers == default else ''}): {a.steps} timed; "
+              f"step {step * 1e3:.0f} ms, data loading {load * 1e3:.1f} ms = {load / step:.1%} of "
+              "a step  [target < 10%]")
+        if device.type == "cpu":
+            threads = torch.get_num_threads()
+            print(f"  CPU time per step {cpu * 1e3:.0f} ms (/{threads} threads = "
+                  f"{cpu / threads * 1e3:.0f} ms if the cores were not shared); load average "
+                  f"{_load()}")
+    step, load, valid_s_per_record, _ = timings[default]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"training process peak RSS {peak:.0f} MB (model, optimizer, activations included)")
 

@@ -123,3 +123,21 @@ def test_a_record_the_cache_cannot_read_names_itself(ptbxl_copy, cache_root):
     with pytest.raises(ptbxl.DatasetError, match=f"ecg_id {victim} .*truncated"):
         cache.signals_100hz(ptbxl_copy, index, cache_root)
     assert not list(cache_root.rglob("*.npy"))                       # nothing half-built is kept
+
+
+def test_loader_workers_draw_their_own_crops(bundled_dir, bundled_index, cache_root):
+    from fastai.data.load import DataLoader
+
+    ids = ptbxl.split_ids(bundled_index, "train")[:8]
+    split = load_split(bundled_dir, bundled_index, ids, cache_root)
+    mean, std = fit_standardizer(split)
+    whole = [RecordDataset(split, mean, std)[i][0].numpy() for i in range(8)]
+
+    def starts(batch):
+        return [next(s for s in range(751) if np.allclose(whole[i][:, s:s + 250], x, atol=1e-5))
+                for i, x in enumerate(batch)]
+
+    loader = DataLoader(CropDataset(split, mean, std, 250, seed=0), bs=4, num_workers=2)
+    epochs = [starts(np.concatenate([x for x, _ in loader])) for _ in range(2)]
+    assert epochs[0][:4] != epochs[0][4:]                             # the two workers differ
+    assert epochs[0] != epochs[1]                                     # and so do the epochs

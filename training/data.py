@@ -5,6 +5,7 @@ record or crop at a time, so a full-size training set costs its cache pages, not
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -12,7 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from ecgviz import ptbxl
 from ecgviz.signals import standardize
@@ -74,9 +75,19 @@ def fit_standardizer(split: SplitData) -> tuple[np.ndarray, np.ndarray]:
     return (mean / ADU_PER_MV).astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
 
 
+def loader_workers(device: torch.device, world: int = 1) -> int:
+    """Data-loader worker processes: none on CPU (the step dominates and needs the cores), up to
+    4 per GPU process on CUDA, where a step is short enough for loading to show."""
+    return 0 if device.type == "cpu" else max(0, min(4, (os.cpu_count() or 1) // world - 1))
+
+
 class CropDataset(Dataset):
     """Random ``window``-sample crops, standardised; picks a random version of each record
-    (its 100 Hz file or one of its 500 Hz phase decimations, where ``variants`` has them)."""
+    (its 100 Hz file or one of its 500 Hz phase decimations, where ``variants`` has them).
+
+    Draws from ``rng`` in the main process; a loader worker draws from its own generator seeded
+    with the worker's torch seed (fresh each epoch), so workers never repeat each other's crops.
+    """
 
     def __init__(self, split: SplitData, mean: np.ndarray, std: np.ndarray, window: int, seed: int,
                  variants: CachedSignals | None = None):
@@ -85,17 +96,27 @@ class CropDataset(Dataset):
         self.variants = variants
         self.variant_rows = variants.rows(split.ids, missing_ok=True) if variants else None
         self.rng = np.random.default_rng(seed)
+        self._worker_rng: tuple[int, np.random.Generator] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def _generator(self) -> np.random.Generator:
+        worker = get_worker_info()
+        if worker is None:
+            return self.rng
+        if self._worker_rng is None or self._worker_rng[0] != worker.seed:
+            self._worker_rng = (worker.seed, np.random.default_rng(worker.seed))
+        return self._worker_rng[1]
+
     def __getitem__(self, i: int):
+        rng = self._generator()
         signal = self.data[self.rows[i]]
         if self.variant_rows is not None and self.variant_rows[i] >= 0:
-            k = self.rng.integers(0, PHASES + 1)
+            k = rng.integers(0, PHASES + 1)
             if k:
                 signal = self.variants.data[self.variant_rows[i], k - 1]
-        start = self.rng.integers(0, signal.shape[0] - self.window + 1)
+        start = rng.integers(0, signal.shape[0] - self.window + 1)
         crop = standardize(to_mv(signal[start:start + self.window]), self.mean, self.std)
         return torch.from_numpy(np.ascontiguousarray(crop.T)), self.y[i]
 

@@ -43,7 +43,8 @@ from ecgviz.inference import Predictor, SlidingWindow
 from ecgviz.signals import LEADS
 from training import distributed, plots
 from training.cache import phase_variants
-from training.data import CropDataset, RecordDataset, choose_ids, fit_standardizer, load_split
+from training.data import (CropDataset, RecordDataset, choose_ids, fit_standardizer, load_split,
+                           loader_workers)
 from training.status import now, update_status
 
 FS = 100
@@ -69,6 +70,7 @@ class TrainConfig:
     se: bool = True
     sa: bool = True
     phase_augment: bool = True    # use 500 Hz files as 5 extra 100 Hz versions where present
+    workers: int | None = None    # data-loader workers per process (None: data.loader_workers)
 
 
 class Cancelled(BaseException):
@@ -208,7 +210,9 @@ def train(cfg: TrainConfig) -> Path | None:
     train_ds = CropDataset(splits["train"], mean, std, WINDOW, cfg.seed + distributed.rank(),
                            variants)
     valid_ds = RecordDataset(splits["valid"], mean, std)
-    dls = DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=len(train_ds) > cfg.bs),
+    workers = loader_workers(device, world) if cfg.workers is None else cfg.workers
+    dls = DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=len(train_ds) > cfg.bs,
+                                 num_workers=workers),
                       DataLoader(valid_ds, bs=256), device=device)
     net = models.build(cfg.arch, len(ptbxl.SUPERCLASSES), se=cfg.se, sa=cfg.sa)
     # Accumulated metrics see every valid record once, also when DDP shards the valid set.
@@ -300,6 +304,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     p.add_argument("--no-lr-find", dest="lr_find", action="store_false",
                    help="skip the lr finder when --lr is a number (quick demos, tests)")
     p.add_argument("--no-phase-augment", dest="phase_augment", action="store_false")
+    p.add_argument("--workers", type=int, default=None,
+                   help="data-loader worker processes (default: 0 on CPU, up to 4 per GPU)")
     a = p.parse_args(argv)
     if a.lr != "auto":
         try:
@@ -308,7 +314,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
             p.error(f"--lr must be 'auto' or a number, not {a.lr!r}")
     return TrainConfig(data=a.data, out=a.out, arch=a.arch, epochs=a.epochs, bs=a.bs, lr=a.lr,
                        max_records=a.max_records, seed=a.seed, device=a.device,
-                       phase_augment=a.phase_augment, lr_find=a.lr_find)
+                       phase_augment=a.phase_augment, lr_find=a.lr_find, workers=a.workers)
 
 
 def main(argv: list[str] | None = None) -> int:
