@@ -280,7 +280,12 @@ def train(cfg: TrainConfig) -> Path | None:
             "test_auc": {c: float(test.loc[c, "auc"]) for c in card.classes},
             "valid_macro_auc": float(results["valid"].loc["macro", "auc"]),
         }
-    weights = checkpoint.save(net, card, run_dir / "model.safetensors")
+    # SIGTERM waits until both files are written: a cancel never leaves weights without a card
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        weights = checkpoint.save(net, card, run_dir / "model.safetensors")
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     plots.write_plots(run_dir, suggested)
     update_status(run_dir, phase="finished", finished=now(), metrics=card.metrics,
                   checkpoint=str(weights))
