@@ -20,6 +20,9 @@ PROBS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(gd
     && !gd.closest('[data-stale="true"]')
     && gd.data.some(t => t.type === 'bar' && t.meta && ['agree_pos', 'agree_neg', 'missed',
        'extra', 'above', 'below'].includes(t.meta.role)))"""
+PAPER_META = """(([...document.querySelectorAll('.js-plotly-plot')]
+    .find(g => g._fullLayout && g.layout.meta && g.layout.meta.layout) || {layout: {}})
+    .layout.meta || {})"""
 VCG_DRAWN = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(gd => gd._fullLayout);
   const loops = plots.find(gd => gd.layout.meta && gd.layout.meta.planes);
@@ -99,8 +102,10 @@ def test_tall_record_clipped_at_20_mm_per_mv(review_url, page, wait_idle, artifa
     page.goto(f"{review_url}/?ecg_id={tall}")
     wait_idle(page, FIRST_MS)
     page.locator(".st-key-review_gain").get_by_text("20", exact=True).click()
+    page.wait_for_function(PAPER_META + ".gain === 20", timeout=60_000)   # the rerun drew it
     wait_idle(page)
     page.locator(".st-key-review_clip").get_by_text("Clip at row", exact=True).click()
+    page.wait_for_function(PAPER_META + ".clip === true", timeout=60_000)
     wait_idle(page)
     state = page.evaluate("""() => { const gd = [...document.querySelectorAll('.js-plotly-plot')]
         .find(g => g.layout.meta && g.layout.meta.layout);
