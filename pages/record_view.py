@@ -90,15 +90,16 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
     model, error = common.predictor()
     classes = model.classes if model is not None else []
 
-    top = st.columns([3, 3, 2, 4, 2, 3], vertical_alignment="bottom")
+    top = st.columns([19, 13, 9, 18, 12, 13], vertical_alignment="bottom")   # widths that fit
     layout = top[0].segmented_control("Layout", figures.LAYOUTS, default="3x4", required=True,
                                       key=f"{key}_layout",
                                       format_func={"3x4": "3×4 + rhythm", "stacked": "12×1"}.get)
     gain = top[1].segmented_control("Gain (mm/mV)", GAINS, default=10.0, required=True,
                                     key=f"{key}_gain", format_func=lambda g: f"{g:g}")
-    clip = top[2].toggle("Clip at row", value=False, key=f"{key}_clip",
-                         help="Flatten very tall complexes at the edge of their row, as printed "
-                              "ECGs do, so they never run into the neighbouring leads.")
+    clip = top[2].toggle("Clip", value=False, key=f"{key}_clip",
+                         help="Clip at the row band: very tall complexes are flattened at the "
+                              "edge of their row, as printed ECGs do, so they never run into "
+                              "the neighbouring leads. Hover still shows the true mV.")
     start = 0.0
     if record.duration > figures.WINDOW_S + 0.05:
         start = st.slider("Start of the 10 s on paper (s)", 0.0,

@@ -104,7 +104,7 @@ def test_tall_record_clipped_at_20_mm_per_mv(review_url, page, wait_idle, artifa
     page.locator(".st-key-review_gain").get_by_text("20", exact=True).click()
     page.wait_for_function(PAPER_META + ".gain === 20", timeout=60_000)   # the rerun drew it
     wait_idle(page)
-    page.locator(".st-key-review_clip").get_by_text("Clip at row", exact=True).click()
+    page.locator(".st-key-review_clip").get_by_text("Clip", exact=True).click()
     page.wait_for_function(PAPER_META + ".clip === true", timeout=60_000)
     wait_idle(page)
     state = page.evaluate("""() => { const gd = [...document.querySelectorAll('.js-plotly-plot')]
