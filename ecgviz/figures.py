@@ -397,7 +397,7 @@ def vcg_loops(xyz: np.ndarray, fs: float, *, title: str | None = None) -> go.Fig
                                title=dict(text=f"{plane.up} (mV) · {plane.down_label} ↓",
                                           font=dict(size=11), standoff=4)),
         })
-        fig.add_annotation(x=x0 + width / 2, y=1.0, xref="paper", yref="paper", showarrow=False,
+        fig.add_annotation(x=0.5, y=1.0, xref=f"x{ax} domain", yref=f"y{ax} domain", showarrow=False,
                            yanchor="bottom", text=f"<b>{plane.name.capitalize()}</b>",
                            font=dict(size=13))
     fig.update_layout(height=380, margin=dict(l=58, r=64, t=34 if title else 26, b=48),
