@@ -36,7 +36,7 @@ def ddp_run(tmp_path_factory, bundled_dir) -> tuple[Path, subprocess.CompletedPr
     return out, proc
 
 
-def test_rank_0_writes_one_complete_run_folder(ddp_run, bundled_index):
+def test_rank_0_writes_one_complete_run_folder(ddp_run):
     out, proc = ddp_run
     assert RUN_FILES <= {p.name for p in out.iterdir()}
     status = json.loads((out / "status.json").read_text())
