@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import copy
 import resource
-import statistics
 import time
 
 import numpy as np
@@ -44,15 +43,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(fn, repeats: int) -> list[float]:
-    """Seconds per call of ``fn`` (after one warm-up call)."""
+def clock() -> np.ndarray:
+    """(wall, process CPU) seconds: CPU time is steadier when other jobs share the cores."""
+    return np.array([time.perf_counter(), time.process_time()])
+
+
+def timed(fn, repeats: int) -> np.ndarray:
+    """(repeats, 2) wall and CPU seconds per call of ``fn`` (after one warm-up call)."""
     fn()
     out = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        out.append(time.perf_counter() - t0)
-    return out
+        out.append(clock() - t0)
+    return np.array(out)
+
+
+def ms(times: np.ndarray) -> str:
+    wall, cpu = 1e3 * np.median(times, axis=0)
+    return f"median {wall:.1f} ms wall (min {1e3 * times[:, 0].min():.1f}, CPU {cpu:.1f} ms)"
 
 
 def inference_predictor(data_dir) -> Predictor:
@@ -72,31 +81,31 @@ def bench_inference(data_dir, index, repeats: int) -> None:
     records = [read_ptbxl(data_dir, index.loc[i]) for i in ids]
     one = records[0]
     lat = timed(lambda: predictor.predict(one), repeats)
-    print(f"single record, 10 s at 100 Hz ({source}): median {1e3 * statistics.median(lat):.1f} ms, "
-          f"p90 {1e3 * np.percentile(lat, 90):.1f} ms over {repeats} calls")
+    print(f"single record, 10 s at 100 Hz ({source}): {ms(lat)}, "
+          f"p90 {1e3 * np.percentile(lat[:, 0], 90):.1f} ms wall, {repeats} calls")
     hr_id = index.index[index["has_500hz"]][0]
     hr = read_ptbxl(data_dir, index.loc[hr_id], fs=500)
-    lat = timed(lambda: predictor.predict(hr), max(repeats // 3, 3))
-    print(f"single record, 10 s at 500 Hz (resampling matrix): median "
-          f"{1e3 * statistics.median(lat):.1f} ms")
+    print(f"single record, 10 s at 500 Hz (resampling matrix): "
+          f"{ms(timed(lambda: predictor.predict(hr), max(repeats // 3, 3)))}")
     batch = np.stack([r.signal for r in records])
-    sec = statistics.median(timed(lambda: predictor.predict_signals(batch, 100), 3))
-    print(f"batch of {len(batch)} records: {sec:.2f} s, {len(batch) / sec:.0f} records/s")
+    wall, cpu = np.median(timed(lambda: predictor.predict_signals(batch, 100), 3), axis=0)
+    print(f"batch of {len(batch)} records: {wall:.2f} s wall ({cpu:.2f} s CPU), "
+          f"{len(batch) / wall:.0f} records/s")
 
 
 class TrainClock(Callback):
-    """Wall time of the training phase of each epoch (batches, forward, backward, steps)."""
+    """Wall and CPU time of the training phase of each epoch (batches, forward, backward, steps)."""
 
     order = 100
 
     def __init__(self):
-        self.seconds: list[float] = []
+        self.seconds: list[np.ndarray] = []
 
     def before_train(self):
-        self.t0 = time.perf_counter()
+        self.t0 = clock()
 
     def after_train(self):
-        self.seconds.append(time.perf_counter() - self.t0)
+        self.seconds.append(clock() - self.t0)
 
 
 def fastai_learner(net, train_ds, valid_ds, bs: int, device: torch.device) -> Learner:
@@ -111,11 +120,11 @@ def fastai_learner(net, train_ds, valid_ds, bs: int, device: torch.device) -> Le
     return learn.to_fp16() if device.type == "cuda" else learn
 
 
-def bare_epoch(net, opt, loader, device: torch.device) -> float:
-    """One epoch of a plain PyTorch loop; returns its seconds."""
+def bare_epoch(net, opt, loader, device: torch.device) -> np.ndarray:
+    """One epoch of a plain PyTorch loop; returns its (wall, CPU) seconds."""
     loss_fn = torch.nn.BCEWithLogitsLoss()
     net.train()
-    t0 = time.perf_counter()
+    t0 = clock()
     for xb, yb in loader:
         xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
         with torch.autocast(device.type, enabled=device.type == "cuda"):
@@ -125,7 +134,7 @@ def bare_epoch(net, opt, loader, device: torch.device) -> float:
         opt.step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t0
+    return clock() - t0
 
 
 def bench_training(data_dir, index, bs: int, rounds: int, device: torch.device) -> None:
@@ -145,20 +154,23 @@ def bench_training(data_dir, index, bs: int, rounds: int, device: torch.device) 
                             weight_decay=1e-2)
     loader = TorchDataLoader(train_ds, batch_size=bs, shuffle=True, drop_last=True)
     learn = fastai_learner(net, train_ds, valid_ds, bs, device)
-    clock = TrainClock()
+    timer = TrainClock()
     bare = []
     with learn.no_bar(), learn.no_logging():
         for _ in range(rounds + 1):
             bare.append(bare_epoch(bare_net, opt, loader, device))
-            learn.fit_one_cycle(1, 1e-3, cbs=[clock])
+            learn.fit_one_cycle(1, 1e-3, cbs=[timer])
     n = steps * bs
-    fa_s, bare_s = statistics.median(clock.seconds[1:]), statistics.median(bare[1:])
+    fa, ba = np.median(timer.seconds[1:], axis=0), np.median(bare[1:], axis=0)
     print(f"training, {len(train_ds)} records, batch {bs} x {training.WINDOW} samples, {steps} steps "
           f"per epoch, median of {rounds} epochs after warm-up, {device}:")
-    print(f"  fastai loop  {n / fa_s:7.1f} samples/s  ({1e3 * fa_s / steps:.0f} ms/step)")
-    print(f"  bare loop    {n / bare_s:7.1f} samples/s  ({1e3 * bare_s / steps:.0f} ms/step)")
-    print(f"  fastai overhead {100 * (fa_s / bare_s - 1):+.1f}% "
-          f"(per epoch: {', '.join(f'{a / b:.2f}' for a, b in zip(clock.seconds, bare))})")
+    print(f"  fastai loop  {n / fa[0]:7.1f} samples/s  ({1e3 * fa[0] / steps:.0f} ms/step wall, "
+          f"{1e3 * fa[1] / steps:.0f} ms/step CPU)")
+    print(f"  bare loop    {n / ba[0]:7.1f} samples/s  ({1e3 * ba[0] / steps:.0f} ms/step wall, "
+          f"{1e3 * ba[1] / steps:.0f} ms/step CPU)")
+    ratios = ", ".join(f"{a[0] / b[0]:.2f}" for a, b in zip(timer.seconds, bare))
+    print(f"  fastai overhead {100 * (fa[0] / ba[0] - 1):+.1f}% wall, "
+          f"{100 * (fa[1] / ba[1] - 1):+.1f}% CPU (wall ratio per round: {ratios})")
 
 
 def main(argv: list[str] | None = None) -> None:
