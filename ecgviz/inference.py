@@ -39,6 +39,17 @@ def resample_matrix(n_in: int, fs_in: float, fs_out: float) -> torch.Tensor:
         return torch.from_numpy(resample(eye, fs_in, fs_out)).contiguous()
 
 
+def resample_tensor(x: torch.Tensor, fs_in: float, fs_out: float) -> torch.Tensor:
+    """Resample (..., T) along time like ``signals.resample``; differentiable when ``x`` needs
+    gradients (through ``resample_matrix``), else computed directly (no (T, T) matrix)."""
+    if fs_in == fs_out:
+        return x
+    if x.requires_grad:
+        return x @ resample_matrix(x.shape[-1], fs_in, fs_out).T
+    out = resample(np.moveaxis(x.detach().numpy(), -1, 0), fs_in, fs_out)
+    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(out, 0, -1)))
+
+
 def windowed_logits(net: nn.Module, x: torch.Tensor, window: int, stride: int) -> torch.Tensor:
     """Record logits (B, C): ``net`` on every sliding window of (B, L, T), max over windows.
 
@@ -88,8 +99,7 @@ class Predictor:
 
     def forward(self, x: torch.Tensor, fs: float) -> torch.Tensor:
         """Differentiable record probabilities (B, C) from standardised (B, 12, T) input at ``fs``."""
-        if fs != self.card.fs:
-            x = x @ resample_matrix(x.shape[-1], fs, self.card.fs).T
+        x = resample_tensor(x, fs, self.card.fs)
         return torch.sigmoid(windowed_logits(self.net, x, self.card.window, self.card.stride))
 
     @torch.inference_mode()
