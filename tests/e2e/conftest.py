@@ -26,11 +26,9 @@ When chromium or Playwright is missing these fixtures skip the test locally, but
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -39,6 +37,7 @@ from typing import Iterator
 import pytest
 
 from ecgviz import settings
+from bench.server import free_port, healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -53,20 +52,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 def _warm_up(browser, url: str) -> None:
     context = browser.new_context()
     try:
@@ -79,7 +64,7 @@ def _warm_up(browser, url: str) -> None:
 
 @contextmanager
 def _streamlit(browser, env: dict[str, str] | None = None, warm: bool = True) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"streamlit-{port}.log"
@@ -91,7 +76,7 @@ def _streamlit(browser, env: dict[str, str] | None = None, warm: bool = True) ->
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(url):
+        while not healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"streamlit did not become healthy on {url}:\n"
                             + log_path.read_text()[-3000:])
