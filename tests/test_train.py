@@ -176,6 +176,7 @@ def test_bad_data_folder_fails_with_the_error_in_status(root):
     assert status["error"].startswith("DatasetError: ") and "ptbxl_database.csv is missing" in \
         status["error"]
     assert not (root / "bad" / "model.safetensors").exists()
+    assert "failed: DatasetError" in (root / "bad" / "train.log").read_text()   # CLI keeps a log
 
 
 def test_sigterm_cancels_and_leaves_no_checkpoint(root, bundled_dir):
@@ -198,7 +199,7 @@ def test_sigterm_cancels_and_leaves_no_checkpoint(root, bundled_dir):
     assert proc.returncode == 130, output
     status = read_status(run)
     assert status["phase"] == "cancelled" and status["finished"] and status["epoch"] < 200
-    assert "cancelled" in output
+    assert "cancelled" in output and output == (run / "train.log").read_text()
     names = {p.name for p in run.iterdir()}
     assert not names & {"model.safetensors", "model.json", "aucs.csv"}
     assert not [n for n in names if n.endswith(".tmp")]

@@ -16,6 +16,7 @@ import copy
 import hashlib
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -243,6 +244,7 @@ def train(cfg: TrainConfig) -> Path | None:
         learn.fit_one_cycle(cfg.epochs, lr_max, cbs=[files] if main else [])
         train_seconds = time.time() - t0
     distributed.teardown()
+    shutil.rmtree(run_dir / ".fastai_tmp", ignore_errors=True)   # lr_find's scratch weights
     if not main:
         return None
 
@@ -322,9 +324,42 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                        phase_augment=a.phase_augment, lr_find=a.lr_find, workers=a.workers)
 
 
+class _Tee:
+    """Writes to the console and to the run's ``train.log`` (stdout and stderr)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def _log_to_run_folder(run_dir: Path) -> None:
+    """Copy the output into ``run_dir/train.log`` unless it is already redirected there
+    (``training.jobs`` starts runs that way)."""
+    path = run_dir / "train.log"
+    try:
+        if os.path.samefile(f"/proc/self/fd/{sys.stdout.fileno()}", path):
+            return
+    except (OSError, ValueError):
+        pass
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a", buffering=1)
+    sys.stdout, sys.stderr = _Tee(sys.stdout, handle), _Tee(sys.stderr, handle)
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if distributed.is_main():
+        _log_to_run_folder(Path(cfg.out))
     try:
         train(cfg)
     except Cancelled:
