@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ecgviz import ptbxl, settings  # noqa: E402  (after the path setup above)
-from bench.server import free_port, healthy  # noqa: E402
+from bench.server import free_port, healthy, stop  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -198,11 +198,7 @@ def main() -> None:
         rss = _tree_rss_mb(proc.pid)
         load.append(os.getloadavg()[0])
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
     viewed = 1 + len(cold) + 1 + len(tabs) + len(run) + len(links)
     rows = {"server first page": [server_first], "cold profile": colds, "new tab": new_tabs,

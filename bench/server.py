@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import urllib.request
 
 
@@ -19,3 +20,13 @@ def healthy(url: str) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate the server process (kill it if it does not exit within 15 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -2,34 +2,18 @@
 matrix path for 500 Hz records, batch prediction equal to per-record prediction."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from ecgviz import settings
 from ecgviz.inference import Predictor, resample_matrix, window_starts
 from ecgviz.signals import SignalError, read_ptbxl, resample
 
 
 @pytest.fixture(scope="module")
-def checkpoint_path(tmp_path_factory) -> Path:
-    """The shipped model; before it exists, a small real model trained here for 1 epoch."""
-    if settings.SHIPPED_CHECKPOINT.is_file():
-        return settings.SHIPPED_CHECKPOINT
-    from training.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("inference-model")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ECGVIZ_CACHE_DIR", str(root / "cache"))
-        return train(TrainConfig(data=str(settings.BUNDLED_DATA_DIR), out=str(root / "run"),
-                                 epochs=1, bs=16, lr="3e-3", max_records=32, seed=0))
-
-
-@pytest.fixture(scope="module")
-def predictor(checkpoint_path) -> Predictor:
-    return Predictor.from_checkpoint(checkpoint_path)
+def predictor(shipped_checkpoint) -> Predictor:
+    return Predictor.from_checkpoint(shipped_checkpoint)
 
 
 @pytest.fixture(scope="module")

@@ -10,30 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecgviz import settings
 from ecgviz.inference import Predictor
 from ecgviz.signals import read_ptbxl, read_wfdb
 from training import score
 
 
 @pytest.fixture(scope="module")
-def checkpoint_path(tmp_path_factory) -> Path:
-    """The shipped model; before it exists, a small real model trained here for 1 epoch."""
-    if settings.SHIPPED_CHECKPOINT.is_file():
-        return settings.SHIPPED_CHECKPOINT
-    from training.train import TrainConfig, train
-
-    root = tmp_path_factory.mktemp("score-model")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ECGVIZ_CACHE_DIR", str(root / "cache"))
-        return train(TrainConfig(data=str(settings.BUNDLED_DATA_DIR), out=str(root / "run"),
-                                 epochs=1, bs=16, lr="3e-3", max_records=16, seed=0,
-                                 phase_augment=False))
-
-
-@pytest.fixture(scope="module")
-def predictor(checkpoint_path) -> Predictor:
-    return Predictor.from_checkpoint(checkpoint_path)
+def predictor(shipped_checkpoint) -> Predictor:
+    return Predictor.from_checkpoint(shipped_checkpoint)
 
 
 def _break(ptbxl_dir: Path, rel: str, how: str) -> None:
@@ -47,14 +31,14 @@ def _break(ptbxl_dir: Path, rel: str, how: str) -> None:
         stem.with_suffix(".dat").unlink()
 
 
-def test_ptbxl_folder_scored_with_bad_records_reported(ptbxl_copy, bundled_index, checkpoint_path,
+def test_ptbxl_folder_scored_with_bad_records_reported(ptbxl_copy, bundled_index, shipped_checkpoint,
                                                        predictor, capsys):
     rels = bundled_index["filename_lr"].iloc[:20].tolist()
     broken = {rels[3]: "truncated", rels[7]: "garbage header", rels[11]: "no data file"}
     for rel, how in broken.items():
         _break(ptbxl_copy, rel, how)
     out = ptbxl_copy.parent / "preds.csv"
-    assert score.main(["--checkpoint", str(checkpoint_path), "--data", str(ptbxl_copy),
+    assert score.main(["--checkpoint", str(shipped_checkpoint), "--data", str(ptbxl_copy),
                        "--out", str(out), "--bs", "4", "--every", "5"]) == 0
 
     preds = pd.read_csv(out)
@@ -82,7 +66,7 @@ def test_ptbxl_folder_scored_with_bad_records_reported(ptbxl_copy, bundled_index
     assert err[-1].startswith("scored 17 of 20 records") and "skipped 3" in err[-1]
 
 
-def test_plain_folder_recursive_any_rate(tmp_path, bundled_dir, foreign_dir, checkpoint_path,
+def test_plain_folder_recursive_any_rate(tmp_path, bundled_dir, foreign_dir, shipped_checkpoint,
                                          predictor):
     folder = tmp_path / "uploads"
     (folder / "ward" / "bed2").mkdir(parents=True)
@@ -97,7 +81,7 @@ def test_plain_folder_recursive_any_rate(tmp_path, bundled_dir, foreign_dir, che
     (folder / "notes.hea").write_text("")            # an empty header among them
     out = tmp_path / "out" / "preds.csv"
     bad = tmp_path / "bad.csv"
-    assert score.main(["--checkpoint", str(checkpoint_path), "--data", str(folder),
+    assert score.main(["--checkpoint", str(shipped_checkpoint), "--data", str(folder),
                        "--out", str(out), "--bad", str(bad)]) == 0
     preds = pd.read_csv(out, keep_default_na=False)
     assert preds["record"].tolist() == ["s0010_re", "ward/a500", "ward/bed2/b100"]

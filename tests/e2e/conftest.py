@@ -37,7 +37,7 @@ from typing import Iterator
 import pytest
 
 from ecgviz import settings
-from bench.server import free_port, healthy
+from bench.server import free_port, healthy, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -85,12 +85,7 @@ def _streamlit(browser, env: dict[str, str] | None = None, warm: bool = True) ->
             _warm_up(browser, url)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")
