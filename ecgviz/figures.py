@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ecgviz.signals import LEADS, ECGRecord
-from ecgviz.vcg import COMPONENTS, PLANES
+from ecgviz.vcg import PLANES, projections
 
 PAPER_SPEED = 25.0             # mm/s
 STANDARD_GAIN = 10.0           # mm/mV; the y axis unit is 1 mV at this gain (10 mm)
@@ -361,13 +361,13 @@ def vcg_loops(xyz: np.ndarray, fs: float, *, title: str | None = None) -> go.Fig
         raise ValueError(f"xyz must be (T >= 2, 3), got {xyz.shape}")
     ms = np.arange(xyz.shape[0]) * 1000.0 / fs
     lim = _vcg_limit(xyz)
-    k = {c: i for i, c in enumerate(COMPONENTS)}
+    loops = projections(xyz)
     fig = go.Figure()
     gap = 0.1   # room for the next view's tick labels and axis title
     width = (1 - 2 * gap) / len(PLANES)
     for n, plane in enumerate(PLANES):
         ax = "" if n == 0 else str(n + 1)
-        h, v = xyz[:, k[plane.across]], xyz[:, k[plane.up]]
+        h, v = loops[plane.name].T
         common = dict(xaxis=f"x{ax}", yaxis=f"y{ax}", showlegend=False)
         fig.add_trace(go.Scatter(x=h, y=v, mode="lines", line=dict(color="#9a9a9a", width=1),
                                  hoverinfo="skip", meta={"role": "loop-line", "plane": plane.name},

@@ -15,7 +15,6 @@ STEM = (32, 32, 64)
 WIDTH = 64          # bottleneck width of every stage
 EXPANSION = 4       # so every stage outputs 256 channels
 KERNEL = 5
-MIN_LENGTH = 250    # samples; shorter inputs shrink below one position before the head
 
 
 class SqueezeExcite1d(nn.Module):

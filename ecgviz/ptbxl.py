@@ -11,7 +11,6 @@ import pandas as pd
 
 SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 REMOVED_IN_V103 = (137, 139, 140, 141, 142, 143, 145, 456, 458, 459, 461, 462)
-TRAIN_FOLDS = tuple(range(1, 9))
 VALID_FOLD = 9
 TEST_FOLD = 10
 SPLITS = ("train", "valid", "test")
