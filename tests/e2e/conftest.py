@@ -57,7 +57,9 @@ def _warm_up(browser, url: str) -> None:
     try:
         pg = context.new_page()
         pg.goto(url)
-        pg.wait_for_selector('[data-testid="stSidebarNavLink"]', timeout=START_TIMEOUT_S * 1000)
+        # app.py writes its sidebar after st.navigation: from then on this server uses the router
+        # for every session (a sidebar nav alone may still be Streamlit's legacy pages/ listing).
+        pg.get_by_text("Data source", exact=True).wait_for(timeout=START_TIMEOUT_S * 1000)
     finally:
         context.close()
 
