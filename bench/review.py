@@ -10,20 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 from pathlib import Path
 
 import torch
 
-
-def _median_s(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from bench.timing import median_s
 
 
 def _cpu_s(fn) -> float:
@@ -75,9 +67,9 @@ def main() -> None:
     at = page()
     cold = time.perf_counter() - t
     print(f"page cold         {cold:.3f} s  (empty caches: model load, read, predict, IG, figures)")
-    warm = _median_s(at.run, args.repeats)
+    warm = median_s(at.run, args.repeats)
     print(f"page warm rerun   {warm:.3f} s  (median of {args.repeats})")
-    warm_new = _median_s(page, args.repeats)
+    warm_new = median_s(page, args.repeats)
     print(f"page warm open    {warm_new:.3f} s  (new session, warm caches)")
 
     data = settings.BUNDLED_DATA_DIR
@@ -87,17 +79,17 @@ def main() -> None:
         rec = read_ptbxl(data, row, fs=fs)
         model.predict(rec)
         cpu = _cpu_s(lambda: model.predict(rec))
-        print(f"predict {fs} Hz    {_median_s(lambda: model.predict(rec), args.repeats) * 1e3:.1f} ms"
+        print(f"predict {fs} Hz    {median_s(lambda: model.predict(rec), args.repeats) * 1e3:.1f} ms"
               f" wall · {cpu * 1e3:.1f} ms CPU")
         integrated_gradients(model, rec, args.cls, n_steps=50)           # warm-up
-        ig = _median_s(lambda: integrated_gradients(model, rec, args.cls, n_steps=50),
+        ig = median_s(lambda: integrated_gradients(model, rec, args.cls, n_steps=50),
                        3 if fs == 100 else 1)
         cpu = _cpu_s(lambda: integrated_gradients(model, rec, args.cls, n_steps=50))
         print(f"IG 50 steps {fs} Hz {ig:.3f} s wall · {cpu:.3f} s CPU "
               f"({cpu / torch.get_num_threads():.3f} s per thread)")
         sal = integrated_gradients(model, rec, args.cls, n_steps=50)
         for layout in figures.LAYOUTS:
-            build = _median_s(lambda: figures.ecg_paper(rec, layout, sal.attributions,
+            build = median_s(lambda: figures.ecg_paper(rec, layout, sal.attributions,
                                                         target=args.cls), args.repeats)
             fig = figures.ecg_paper(rec, layout, sal.attributions, target=args.cls)
             size = len(fig.to_json().encode())

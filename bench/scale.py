@@ -40,6 +40,7 @@ from training.cache import phase_variants, signals_100hz
 from training.data import (CropDataset, RecordDataset, fit_standardizer, load_split,
                            loader_workers)
 from training.train import STRIDE, WINDOW
+from bench.timing import median_s
 
 EPOCHS = 50          # the benchmark protocol
 LR_FIND_STEPS = 100  # fastai lr_find's default
@@ -76,15 +77,6 @@ def _mem_mb() -> dict[str, float]:
 
 def _load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def _median_s(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def index_cold_s(data: Path, repeats: int = 3) -> float:
@@ -191,16 +183,16 @@ def run(a: argparse.Namespace, device: torch.device, tmp: Path) -> None:
     # Index and browse -------------------------------------------------------------------------
     cold = index_cold_s(data)
     index = ptbxl.load_index(data)
-    warm = _median_s(lambda: ptbxl.load_index(data), 3)
+    warm = median_s(lambda: ptbxl.load_index(data), 3)
     print(f"index: {len(index)} records; cold load {cold:.3f} s (fresh process), warm {warm:.3f} s"
           f"  [target < 1 s]")
     worst = 0.0
     for name, f in FILTERS.items():
-        s = _median_s(lambda f=f: browse_table(ptbxl.apply_filters(index, f)))
+        s = median_s(lambda f=f: browse_table(ptbxl.apply_filters(index, f)))
         worst = max(worst, s)
         print(f"browse filter + table '{name}': {len(ptbxl.apply_filters(index, f))} rows, "
               f"{s * 1e3:.0f} ms")
-    s = _median_s(lambda: browse_table(ptbxl.apply_filters(index, ptbxl.Filters())))
+    s = median_s(lambda: browse_table(ptbxl.apply_filters(index, ptbxl.Filters())))
     worst = max(worst, s)
     print(f"browse unfiltered table: {len(index)} rows, {s * 1e3:.0f} ms; "
           f"worst {worst * 1e3:.0f} ms  [target < 200 ms]")
@@ -214,7 +206,7 @@ def run(a: argparse.Namespace, device: torch.device, tmp: Path) -> None:
     t0 = time.perf_counter()
     variants = phase_variants(data, index, signals.data.shape[1], cache_root)
     build500 = time.perf_counter() - t0
-    reopen = _median_s(lambda: (signals_100hz(data, index, cache_root),
+    reopen = median_s(lambda: (signals_100hz(data, index, cache_root),
                                 phase_variants(data, index, signals.data.shape[1], cache_root)), 3)
     size100, size500 = signals.data.nbytes / 2**20, variants.data.nbytes / 2**20
     print(f"signal cache: 100 Hz {len(signals.ids)} records built in {build100:.1f} s "

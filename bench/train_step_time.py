@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 
 import torch
@@ -19,16 +18,13 @@ import torch
 from ecgviz import model as models
 from ecgviz.inference import SlidingWindow
 from training.train import STRIDE, WINDOW
+from bench.timing import median_s
 
 
 def median_time(step, repeats: int) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median time of ``step`` after one warm-up call."""
+    step()
+    return median_s(step, repeats)
 
 
 def main() -> None:
