@@ -1,4 +1,6 @@
-"""A local ``streamlit run app.py`` for real-browser runs (bench/browser.py, tests/e2e)."""
+"""A local ``streamlit run app.py`` for real-browser runs (bench/browser.py, tests/e2e).
+
+Only loopback URLs are ever opened here (the health check of a server this process started)."""
 from __future__ import annotations
 
 import socket

@@ -244,7 +244,6 @@ def train(cfg: TrainConfig) -> Path | None:
         learn.fit_one_cycle(cfg.epochs, lr_max, cbs=[files] if main else [])
         train_seconds = time.time() - t0
     distributed.teardown()
-    shutil.rmtree(run_dir / ".fastai_tmp", ignore_errors=True)   # lr_find's scratch weights
     if not main:
         return None
 
@@ -374,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"failed: {type(exc).__name__}: {exc}")
         traceback.print_exc()
         return 1
+    finally:   # lr_find's scratch weights, whatever way the run ended
+        shutil.rmtree(Path(cfg.out) / ".fastai_tmp", ignore_errors=True)
     return 0
 
 
