@@ -2,9 +2,11 @@
 import streamlit as st
 
 from ecgviz import settings
-from pages import common
+from pages import common, slim_plotly
 
 st.set_page_config(page_title="ECG review", page_icon="🫀", layout="wide")
+with st.sidebar:
+    slim_plotly.preload()   # first element of every run: the figures' plotly.js loads meanwhile
 
 deep_link = "ecg_id" in st.query_params
 pages = [

@@ -7,6 +7,7 @@ from ecgviz import figures, ptbxl, quiz
 from ecgviz.signals import InvalidRecordError
 from pages import common
 from pages.record_view import render_review
+from pages.slim_plotly import plotly_chart
 
 CLASSES = list(ptbxl.SUPERCLASSES)
 FOLD_NAMES = {ptbxl.VALID_FOLD: "validation", ptbxl.TEST_FOLD: "test"}
@@ -66,8 +67,8 @@ st.caption(f"{age}, {row['sex_name'] or 'sex unknown'} · {record.duration:.0f} 
            f"{record.fs:g} Hz · fold {fold}")
 
 if not state["answered"]:
-    st.plotly_chart(figures.ecg_paper(record), key=f"quiz_paper_{ecg_id}",
-                    theme=None, config={"displayModeBar": False})
+    plotly_chart(figures.ecg_paper(record), key=f"quiz_paper_{ecg_id}",
+                 config={"displayModeBar": False})
     with st.form(f"quiz_form_{ecg_id}"):
         st.write("Which diagnostic superclasses do you see? Tick all that apply.")
         boxes = st.columns(len(CLASSES))
@@ -101,8 +102,8 @@ else:
     model, error = common.predictor()
     if model is None:
         st.info(f"{error} Only the cardiologists' labels are revealed.", icon="ℹ️")
-        st.plotly_chart(figures.ecg_paper(record), key=f"quiz_paper_{ecg_id}",
-                        theme=None, config={"displayModeBar": False})
+        plotly_chart(figures.ecg_paper(record), key=f"quiz_paper_{ecg_id}",
+                     config={"displayModeBar": False})
     else:
         render_review(record, key=f"quiz_{ecg_id}", default_class=(score.missed + score.found
                                                                    + [None])[0])

@@ -16,6 +16,7 @@ from ecgviz import figures
 from ecgviz.saliency import BASELINES, Saliency
 from ecgviz.signals import ECGRecord
 from pages import common
+from pages.slim_plotly import plotly_chart
 
 THRESHOLD = 0.5
 GAINS = (5.0, 10.0, 20.0)
@@ -61,12 +62,14 @@ def _predictions_csv(probs: np.ndarray, classes: list[str], labels: dict[str, in
     return table.to_csv(index=False, float_format="%.6f")
 
 
-def _paper(slot, record: ECGRecord, layout: str, gain: float, start: float, sal: Saliency | None,
-           opacity: float, clip: bool = False) -> None:
+def _paper(slot, record: ECGRecord, key: str, layout: str, gain: float, start: float,
+           sal: Saliency | None, opacity: float, clip: bool = False) -> None:
     fig = figures.ecg_paper(record, layout, attributions=None if sal is None else sal.attributions,
                             opacity=opacity, gain=gain, start=start, clip=clip,
                             target=None if sal is None else sal.target)
-    slot.plotly_chart(fig, theme=None, config=PLOTLY_CONFIG, width="stretch")
+    with slot:
+        plotly_chart(fig, key=f"{key}_paper" if sal is None else f"{key}_paper_saliency",
+                     config=PLOTLY_CONFIG)
 
 
 def _default_class(key: str, classes: list[str], wanted: str | None, probs: np.ndarray) -> None:
@@ -119,7 +122,7 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
     left, mid, right = st.columns([4, 4, 2])
     sal: Saliency | None = None
     if probs is None:
-        _paper(slot, record, layout, gain, start, None, 0.5, clip)
+        _paper(slot, record, key, layout, gain, start, None, 0.5, clip)
     else:
         _default_class(key, classes, default_class, probs)
         target = top[3].selectbox("Saliency for class", classes, key=f"{key}_class",
@@ -141,11 +144,11 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
         done = st.session_state.setdefault(f"{key}_computed", set())
         wanted = (common.record_key(record), target, baseline, steps)
         if not (overlay and wanted in done):
-            _paper(slot, record, layout, gain, start, None, 0.5, clip)   # draw now; saliency follows
+            _paper(slot, record, key, layout, gain, start, None, 0.5, clip)   # draw now; saliency follows
         with left:   # probabilities before the saliency, which may take a moment
             st.markdown("**Model probabilities**")
-            st.plotly_chart(figures.probability_bars(probs, classes, labels, THRESHOLD), theme=None,
-                            config={"displayModeBar": False}, width="stretch")
+            plotly_chart(figures.probability_bars(probs, classes, labels, THRESHOLD),
+                         key=f"{key}_probs", config={"displayModeBar": False})
             st.caption(f"Decision threshold {THRESHOLD:g}. " + (
                 "Bars: green = model and cardiologists agree the class is present, grey = both "
                 "say absent, hatched orange = missed by the model, purple = model only; ◆ = "
@@ -158,12 +161,12 @@ def render_review(record: ECGRecord, *, key: str, default_class: str | None = No
         except (ValueError, RuntimeError) as exc:
             mid.error(f"Saliency could not be computed: {exc}", icon="🚫")
         if overlay and sal is not None:
-            _paper(slot, record, layout, gain, start, sal, opacity, clip)
+            _paper(slot, record, key, layout, gain, start, sal, opacity, clip)
 
     if sal is not None:
         with mid:
-            st.plotly_chart(figures.lead_attribution(sal.attributions, record.leads, target=sal.target),
-                            theme=None, config={"displayModeBar": False}, width="stretch")
+            plotly_chart(figures.lead_attribution(sal.attributions, record.leads, target=sal.target),
+                         key=f"{key}_attribution", config={"displayModeBar": False})
             share = abs(sal.delta) / max(abs(sal.gap), 1e-9)
             st.caption(
                 f"Attributions add up to P({sal.target} | ECG) − P({sal.target} | baseline) = "

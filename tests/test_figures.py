@@ -129,14 +129,14 @@ def test_3x4_saliency_bands_follow_the_printed_leads(rec100):
     assert top_band[125] == pytest.approx(4.0) and top_band[126] == pytest.approx(1.0)
 
 
-def test_figure_stays_light_at_100_hz_and_uses_webgl_at_500_hz(rec100, rec500):
+def test_figure_stays_light_at_100_hz_and_draws_500_hz_as_svg(rec100, rec500):
     for layout in figures.LAYOUTS:
         fig = figures.ecg_paper(rec100, layout, attributions=_attributions(rec100))
         assert len(fig.to_json()) < 400_000
         assert all(isinstance(t, go.Scatter) for t in _role(fig, "lead"))
     fig = figures.ecg_paper(rec500, "stacked", attributions=_attributions(rec500))
     leads = _role(fig, "lead")
-    assert len(leads) == 12 and all(isinstance(t, go.Scattergl) for t in leads)
+    assert len(leads) == 12 and all(isinstance(t, go.Scatter) for t in leads)
     assert len(leads[0].y) == 5000 and leads[0].dx == pytest.approx(0.002)
     (h,) = [t for t in _role(fig, "saliency") if isinstance(t, go.Heatmap)]
     assert np.asarray(h.z).shape[1] == 250                    # still one cell per 40 ms

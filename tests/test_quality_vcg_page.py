@@ -3,7 +3,6 @@ VCG expander and the paper's gain and clip controls, on real bundled records (Ap
 from __future__ import annotations
 
 import base64
-import json
 
 import numpy as np
 import pandas as pd
@@ -11,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgviz import annotations, figures, settings
+from page_figures import page_figures
 
 APP = str(settings.REPO_ROOT / "app.py")
 
@@ -48,10 +48,6 @@ def _browse() -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 def _badges(at: AppTest) -> str:
@@ -124,14 +120,14 @@ def test_vcg_is_computed_only_when_opened(bundled_index):
     at = _review(ecg_id, {"review_fs": 500})
     (box,) = [e for e in at.expander if e.label.startswith("Vectorcardiogram")]
     assert box.proto.expanded is False
-    figs = _figures(at)
+    figs = page_figures(at)
     assert len(figs) == 1 and figs[0]["layout"]["meta"]["layout"] == "3x4"   # the paper only
     assert not [s for s in at.get("segmented_control") if s.key == "review_vcg_span"]
 
     at.session_state["review_vcg"] = True          # the user opens the expander
     at.run()
     assert not at.exception
-    figs = _figures(at)
+    figs = page_figures(at)
     loops = [f for f in figs if f["layout"].get("meta", {}).get("planes")]
     three_d = [f for f in figs if any(t["type"] == "scatter3d" for t in f["data"])]
     assert len(loops) == 1 and len(three_d) == 1
@@ -142,12 +138,12 @@ def test_vcg_is_computed_only_when_opened(bundled_index):
     assert any("Kors" in c.value for c in at.caption)
 
     at.segmented_control(key="review_vcg_span").set_value("record").run()
-    loops = [f for f in _figures(at) if f["layout"].get("meta", {}).get("planes")]
+    loops = [f for f in page_figures(at) if f["layout"].get("meta", {}).get("planes")]
     assert len(_decode(loops[0]["data"][1]["x"])) == 5000            # all 10 s
 
     at.session_state["review_vcg"] = False         # closed again: nothing computed
     at.run()
-    assert len(_figures(at)) == 1
+    assert len(page_figures(at)) == 1
 
 
 def test_gain_switch_and_clip_on_the_review_page(bundled_index):
@@ -157,7 +153,7 @@ def test_gain_switch_and_clip_on_the_review_page(bundled_index):
     at.segmented_control(key="review_gain").set_value(20.0).run()
     at.toggle(key="review_clip").set_value(True).run()
     assert not at.exception
-    (paper,) = _figures(at)
+    (paper,) = page_figures(at)
     assert paper["layout"]["meta"]["gain"] == 20.0 and paper["layout"]["meta"]["clip"] is True
     band = figures.ROW_MV["3x4"] / 2
     (cal,) = [t for t in paper["data"] if t["meta"]["role"] == "calibration"]

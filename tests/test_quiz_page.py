@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ecgviz import ptbxl, quiz
+from page_figures import page_figures
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "quiz.py")
 CLASSES = list(ptbxl.SUPERCLASSES)
@@ -42,8 +43,7 @@ def answer(at: AppTest, ticks: list[str]) -> AppTest:
 
 
 def has_probability_bars(at: AppTest) -> bool:
-    return any('"threshold' in json.dumps(json.loads(c.proto.spec)["layout"])
-               for c in at.get("plotly_chart"))
+    return any('"threshold' in json.dumps(fig["layout"]) for fig in page_figures(at))
 
 
 def verdict(at: AppTest) -> str:
@@ -62,7 +62,7 @@ def test_round_with_model(monkeypatch, tmp_path, checkpoint, bundled_index):
     assert first == quiz.draw_case(pool, [], 0, "balanced")       # seed 0, balanced, test fold
     assert metric(at, "Cases left") == str(len(pool) - 1)
     # Labels and model hidden: paper only, no statements, no probabilities.
-    assert len(at.get("plotly_chart")) == 1 and not has_probability_bars(at)
+    assert len(page_figures(at)) == 1 and not has_probability_bars(at)
     assert not any("Cardiologists" in m.value for m in at.markdown)
     assert [c.label for c in at.checkbox] == CLASSES
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 
 import numpy as np
@@ -12,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from ecgviz import settings
 from ecgviz.inference import Predictor
 from ecgviz.signals import read_ptbxl
+from page_figures import page_figures
 
 APP = str(settings.REPO_ROOT / "app.py")
 MI_RECORD = 63          # ASMI, fold 10, stored at 100 and 500 Hz
@@ -45,10 +45,6 @@ def _ok(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def _figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
 def _roles(fig: dict, role: str) -> list[dict]:
     return [t for t in fig["data"] if (t.get("meta") or {}).get("role") == role]
 
@@ -74,7 +70,7 @@ def test_deep_link_shows_record_probabilities_and_saliency(bundled_dir, bundled_
     assert at.subheader[0].value == f"ecg_id {MI_RECORD} · MI"
     assert at.selectbox(key="review_class").value == "MI"
     assert at.number_input(key="review_pick").value == MI_RECORD
-    paper, bars, leads = _figures(at)
+    paper, bars, leads = page_figures(at)
     assert len(_roles(paper, "lead")) == 13 and _heat(paper) is not None
     # The probabilities shown are the model's, for this record.
     expected = predictor.predict(read_ptbxl(bundled_dir, bundled_index.loc[MI_RECORD], fs=100))
@@ -97,10 +93,10 @@ def test_deep_link_shows_record_probabilities_and_saliency(bundled_dir, bundled_
 
 def test_class_change_recomputes_saliency(bundled_dir, bundled_index, predictor):
     at = _open({"ecg_id": str(MI_RECORD), "cls": "MI"})
-    heat_mi = _heat(_figures(at)[0])
+    heat_mi = _heat(page_figures(at)[0])
     at.selectbox(key="review_class").set_value("NORM").run()
     _ok(at)
-    paper, _, leads = _figures(at)
+    paper, _, leads = page_figures(at)
     heat_norm = _heat(paper)
     assert heat_norm["z"] != heat_mi["z"]
     assert {t["name"] for t in _roles(paper, "saliency") if t["type"] == "scatter"} == {
@@ -113,7 +109,7 @@ def test_class_change_recomputes_saliency(bundled_dir, bundled_index, predictor)
     # Overlay off: the paper has no heat, the per-lead attribution stays.
     at.toggle(key="review_overlay").set_value(False).run()
     _ok(at)
-    paper, _, _ = _figures(at)
+    paper, _, _ = page_figures(at)
     assert _heat(paper) is None and len(_roles(paper, "lead")) == 13
 
 
@@ -122,14 +118,14 @@ def test_layout_gain_and_500_hz(bundled_index):
     at.segmented_control(key="review_layout").set_value("stacked")
     at.segmented_control(key="review_gain").set_value(20.0).run()
     _ok(at)
-    paper = _figures(at)[0]
+    paper = page_figures(at)[0]
     assert len(_roles(paper, "lead")) == 12 and paper["layout"]["meta"]["gain"] == 20
     assert _roles(paper, "calibration")[0]["meta"]["height"] == 2.0
     at.segmented_control(key="review_fs").set_value(500).run()
     _ok(at)
-    paper = _figures(at)[0]
+    paper = page_figures(at)[0]
     leads = _roles(paper, "lead")
-    assert {t["type"] for t in leads} == {"scattergl"} and leads[0]["dx"] == pytest.approx(0.002)
+    assert {t["type"] for t in leads} == {"scatter"} and leads[0]["dx"] == pytest.approx(0.002)
     assert _heat(paper) is not None and paper["layout"]["meta"]["fs"] == 500
     # A record stored at 100 Hz only offers 100 Hz.
     only_100 = int(bundled_index.index[~bundled_index["has_500hz"]][0])
@@ -178,7 +174,7 @@ def test_missing_checkpoint_shows_the_ecg_with_a_notice(monkeypatch, tmp_path):
     at = _open({"ecg_id": str(MI_RECORD), "cls": "MI"})
     notice = " ".join(w.value for w in at.warning)
     assert "No model available" in notice and "does not exist" in notice
-    (paper,) = _figures(at)
+    (paper,) = page_figures(at)
     assert len(_roles(paper, "lead")) == 13 and _heat(paper) is None
     assert [d.proto.label for d in at.download_button] == ["12 leads (CSV, mV)"]
     assert not at.error
@@ -191,7 +187,7 @@ def test_corrupt_checkpoint_shows_the_ecg_with_a_notice(monkeypatch, tmp_path, s
     monkeypatch.setenv("ECGVIZ_CHECKPOINT", str(broken))
     at = _open({"ecg_id": str(MI_RECORD)})
     assert "No model available" in " ".join(w.value for w in at.warning)
-    (paper,) = _figures(at)
+    (paper,) = page_figures(at)
     assert len(_roles(paper, "lead")) == 13
 
 
@@ -209,13 +205,13 @@ def test_render_review_works_for_any_record():
     at = AppTest.from_function(_review_foreign_record, default_timeout=600)
     at.run()
     _ok(at)
-    paper, bars, leads = _figures(at)
+    paper, bars, leads = page_figures(at)
     assert {t["meta"]["role"] for t in bars["data"]} <= {"above", "below"}   # no cardiologists
     assert paper["layout"]["meta"]["start"] == 0 and paper["layout"]["meta"]["end"] == 10
     assert _heat(paper) is not None
     at.slider(key="foreign_start").set_value(8.0).run()
     _ok(at)
-    paper = _figures(at)[0]
+    paper = page_figures(at)[0]
     assert (paper["layout"]["meta"]["start"], paper["layout"]["meta"]["end"]) == (8.0, 18.0)
     assert _roles(paper, "lead")[0]["x0"] == 8.0
     assert len(at.download_button) == 4 and not at.error

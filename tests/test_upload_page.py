@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from ecgviz import signals
 from ecgviz.inference import Predictor
+from page_figures import page_figures
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "upload.py")
 LR = "records100/00000/00001_lr"
@@ -85,8 +86,7 @@ def _values(v) -> np.ndarray:
 
 def probabilities_shown(at: AppTest) -> dict[str, float]:
     """Class -> probability from the review view's probability bars."""
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
+    for spec in page_figures(at):
         bars = [t for t in spec["data"] if t.get("type") == "bar"]
         if bars and "threshold" in json.dumps(spec["layout"].get("annotations", [])):
             return {y: float(x) for t in bars for x, y in zip(_values(t["x"]), t["y"])}
@@ -198,7 +198,7 @@ def test_every_bad_upload_gets_its_message_and_the_page_stays_usable(app, bundle
         assert not at.exception, case
         shown = [e.value for e in at.error]
         assert len(shown) == 1 and message in shown[0], (case, shown)
-        assert not at.get("plotly_chart"), case
+        assert not page_figures(at), case
     at = upload(at, record_files(bundled_dir / LR))
     assert not at.exception and not at.error
     assert at.subheader[0].value == "00001_lr"

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from ecgviz.signals import read_ptbxl
+from pages.slim_plotly import BUNDLE
 
 FIRST_MS = 300_000     # the first page of a fresh server: imports, model load
 LOOSE_S = 10.0         # loose: the benchmark's targets are 1.5 s (cold) and 0.5 s (switch)
+SLIM_BUNDLE = BUNDLE.rsplit("/", 1)[-1]
 
 ECG_DRAWN = """(id) => [...document.querySelectorAll('.js-plotly-plot')].some(gd =>
     gd._fullLayout && String(gd.layout.uirevision || '').startsWith(`ecg_id ${id}-`)
@@ -56,6 +58,9 @@ def test_figure_and_probabilities_in_time(review_url, browser, page, wait_idle, 
     ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
         fresh = ctx.new_page()
+        scripts: dict[str, tuple[int, str]] = {}
+        fresh.on("response", lambda r: scripts.setdefault(r.url.rsplit("/", 1)[-1], (
+            r.status, r.headers.get("content-type", ""))) if ".js" in r.url else None)
         start = time.perf_counter()
         fresh.goto(f"{review_url}/?ecg_id={ids[5]}", wait_until="commit")
         figure, probs = _timed(fresh, start, ids[5])
@@ -68,6 +73,10 @@ def test_figure_and_probabilities_in_time(review_url, browser, page, wait_idle, 
         assert figure < LOOSE_S and probs < LOOSE_S, (figure, probs)
         wait_idle(fresh)
         assert fresh.locator('[data-testid="stException"]').count() == 0
+        # The review figures come from the slim bundle in static/; Streamlit's full plotly.js
+        # (its PlotlyChart chunk) is never fetched for them.
+        assert scripts[SLIM_BUNDLE][0] == 200 and "javascript" in scripts[SLIM_BUNDLE][1]
+        assert not [name for name in scripts if name.startswith("PlotlyChart")], sorted(scripts)
     finally:
         ctx.close()
 
