@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from captum.attr import IntegratedGradients
-from scipy.ndimage import gaussian_filter1d
 
 from ecgviz.inference import Predictor, resample_matrix, window_starts
 from ecgviz.signals import ECGRecord
@@ -52,6 +51,8 @@ def baseline_input(x: torch.Tensor, kind: str, fs: float) -> torch.Tensor:
     if kind == "zeros":
         return torch.zeros_like(x)
     if kind == "smooth":
+        from scipy.ndimage import gaussian_filter1d   # ~20 MB resident: this baseline only
+
         smooth = gaussian_filter1d(x.numpy(), sigma=SMOOTH_SIGMA_S * fs, axis=-1, mode="nearest")
         return torch.from_numpy(smooth.astype(np.float32))
     raise ValueError(f"unknown baseline {kind!r}; use one of {BASELINES}")

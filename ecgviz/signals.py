@@ -13,7 +13,6 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 import wfdb
-from scipy.signal import resample_poly
 
 LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF",
                           "V1", "V2", "V3", "V4", "V5", "V6")
@@ -84,6 +83,8 @@ class ECGRecord:
 
 def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     """Resample (T, C) along time with ``scipy.signal.resample_poly``; float32 out."""
+    from scipy.signal import resample_poly   # ~50 MB resident: loaded by records that need it
+
     ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
     out = resample_poly(signal, ratio.numerator, ratio.denominator, axis=0)
     return out.astype(np.float32)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from ecgviz.signals import LEADS, ECGRecord
 
@@ -81,6 +80,8 @@ def beat(xyz: np.ndarray, fs: float) -> slice:
     """Samples of one representative beat (P-QRS-T): the QRS peak of spatial magnitude nearest
     the middle of the record, from 35 % of the preceding RR interval before it to 65 % of the
     following one after it (0.8 s RR assumed where a neighbour is missing)."""
+    from scipy.signal import find_peaks   # ~50 MB resident: loaded when a VCG is asked for
+
     mag = np.linalg.norm(np.asarray(xyz, dtype=np.float64), axis=1)
     n = mag.size
     if n == 0:

@@ -9,18 +9,22 @@ import ctypes
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
-from ecgviz import report, settings
+from ecgviz import settings
 from ecgviz.checkpoint import CheckpointError
 from ecgviz.inference import Predictor
 from ecgviz.ptbxl import DatasetError, load_index, load_statements
 from ecgviz.saliency import Saliency, integrated_gradients
 from ecgviz.signals import ECGRecord, InvalidRecordError, read_ptbxl
+
+if TYPE_CHECKING:
+    from ecgviz import report
 
 
 def stamp(path: Path) -> float:
@@ -117,6 +121,8 @@ def predict(rec: ECGRecord) -> np.ndarray | None:
 @st.cache_data(show_spinner="Scoring the test fold…", max_entries=4)
 def _fold_report(run_dir: str, mtime: float, classes: tuple[str, ...]
                  ) -> tuple[report.RunPredictions, report.FoldReport]:
+    from ecgviz import report   # scikit-learn and scipy.stats load with the Model page only
+
     preds = report.load_predictions(run_dir, classes)
     return preds, report.fold_report(preds)
 
