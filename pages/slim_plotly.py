@@ -25,9 +25,9 @@ function plotly() {
     script.src = new URL("%s", document.baseURI).href;
     script.onload = () => resolve(window.Plotly);
     script.onerror = () => { window.__ecgvizPlotly = undefined;
-                             reject(new Error(`plotly.js could not be loaded from ${script.src}: start the app `
-                               + "from the project folder so that .streamlit/config.toml "
-                               + "turns on static serving")); };
+                             reject(new Error(`plotly.js could not be loaded from ${script.src} `
+                               + "(server.enableStaticServing must be on, as in .streamlit/config.toml)"));
+                           };
     document.head.appendChild(script);
   });
   return window.__ecgvizPlotly;

@@ -69,3 +69,17 @@ def test_stacked_layout_in_the_browser(review_url, page, wait_idle, artifacts):
     page.set_viewport_size({"width": 1440, "height": 2300})     # the 12x1 paper is tall
     page.wait_for_timeout(500)
     paper.screenshot(path=str(artifacts / f"review_{MI_RECORD}_stacked.png"))
+
+
+def test_figures_say_why_when_static_serving_is_off(launch_app, shipped_checkpoint, page, wait_idle):
+    """The review figures need the bundle in static/: with static serving turned off the page
+    says so where the figure would be, instead of staying blank."""
+    env = {"ECGVIZ_CHECKPOINT": str(shipped_checkpoint),
+           "STREAMLIT_SERVER_ENABLE_STATIC_SERVING": "false"}
+    with launch_app(env) as url:
+        page.goto(f"{url}/?ecg_id={MI_RECORD}")
+        wait_idle(page, COLD_MS)
+        message = page.get_by_text("The figure could not be drawn").first
+        message.wait_for(timeout=60_000)
+        assert "server.enableStaticServing" in message.text_content()
+        assert page.locator(".js-plotly-plot").count() == 0
