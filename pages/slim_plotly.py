@@ -23,11 +23,13 @@ function plotly() {
   window.__ecgvizPlotly ??= new Promise((resolve, reject) => {
     const script = document.createElement("script");
     script.src = new URL("%s", document.baseURI).href;
-    script.onload = () => resolve(window.Plotly);
-    script.onerror = () => { window.__ecgvizPlotly = undefined;
-                             reject(new Error(`plotly.js could not be loaded from ${script.src} `
-                               + "(server.enableStaticServing must be on, as in .streamlit/config.toml)"));
-                           };
+    const fail = () => {
+      window.__ecgvizPlotly = undefined;
+      reject(new Error(`plotly.js could not be loaded from ${script.src} `
+                       + "(server.enableStaticServing must be on, as in .streamlit/config.toml)"));
+    };
+    script.onload = () => (window.Plotly ? resolve(window.Plotly) : fail());
+    script.onerror = fail;
     document.head.appendChild(script);
   });
   return window.__ecgvizPlotly;
