@@ -13,7 +13,8 @@ probability figure of that record is drawn (saliency follows on its own; its tim
 
 "sent" is when the websocket frame carrying the figure reached the browser (server share);
 figure minus sent is the browser's (on a fresh profile Streamlit's chunks and the slim plotly.js
-bundle, 1.5 MB, are fetched and started; see ``pages/slim_plotly.py``). The 1-minute load average is printed: on a shared 2-core machine it decides a lot.
+bundle, 1.5 MB, are fetched and started; see ``pages/slim_plotly.py``). The 1-minute load
+average is printed: on a shared 2-core machine it decides a lot.
 
 Targets (issue 9): figure and probabilities < 1.5 s on opening a record (fresh profile and new tab),
 < 0.5 s on switching records; RSS < 400 MB.
