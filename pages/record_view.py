@@ -22,9 +22,8 @@ THRESHOLD = 0.5
 GAINS = (5.0, 10.0, 20.0)
 STEPS = (16, 32, 50, 100)
 BASELINE_NAMES = {"zeros": "zeros (normalised)", "smooth": "smoothed record"}
-PLOTLY_CONFIG = {"displaylogo": False, "scrollZoom": False,
-                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-                 "toImageButtonOptions": {"format": "png", "scale": 2}}
+PAPER_CONFIG = {"scrollZoom": False,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 
 
 def _stem(record: ECGRecord) -> str:
@@ -69,7 +68,8 @@ def _paper(slot, record: ECGRecord, key: str, layout: str, gain: float, start: f
                             target=None if sal is None else sal.target)
     with slot:
         plotly_chart(fig, key=f"{key}_paper" if sal is None else f"{key}_paper_saliency",
-                     config=PLOTLY_CONFIG)
+                     config={**PAPER_CONFIG, "toImageButtonOptions": {
+                         "format": "png", "scale": 2, "filename": f"{_stem(record)}_paper"}})
 
 
 def _default_class(key: str, classes: list[str], wanted: str | None, probs: np.ndarray) -> None:

@@ -17,6 +17,9 @@ import streamlit as st
 NAME = "ecgviz.slim_plotly"
 BUNDLE = "app/static/plotly-cartesian-4.1.1.min.js"
 TRACE_TYPES = frozenset({"scatter", "bar", "heatmap"})
+# plotly.js 4 shows a "Share chart" button that uploads the figure to Plotly Cloud unless told not
+# to: a record's signals never leave this machine, whatever the caller's config says.
+LOCAL_ONLY = {"showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": ""}
 
 _JS = """
 function plotly() {
@@ -55,12 +58,13 @@ _component = st.components.v2.component(NAME, js=_JS, isolate_styles=False)
 
 
 def figure_payload(fig: go.Figure, config: Mapping[str, Any] | None = None) -> str:
-    """The JSON the component draws: the figure plus the plotly.js config (always responsive)."""
+    """The JSON the component draws: the figure plus the plotly.js config (responsive, no logo,
+    never a button that sends the figure off the machine)."""
     unsupported = {t.type for t in fig.data} - TRACE_TYPES
     if unsupported:
         raise ValueError(f"the cartesian bundle cannot draw {sorted(unsupported)} traces")
     return '{"figure":%s,"config":%s}' % (
-        fig.to_json(), json.dumps({"responsive": True, **(config or {})}))
+        fig.to_json(), json.dumps({"responsive": True, "displaylogo": False, **(config or {}), **LOCAL_ONLY}))
 
 
 def preload() -> None:

@@ -22,9 +22,17 @@ def rec100(bundled_dir, bundled_index):
 def test_payload_is_the_figure_and_a_responsive_config(rec100):
     fig = figures.ecg_paper(rec100, "3x4")
     payload = json.loads(slim_plotly.figure_payload(fig, {"displayModeBar": False}))
-    assert payload["config"] == {"responsive": True, "displayModeBar": False}
+    assert payload["config"] == {"responsive": True, "displaylogo": False, "displayModeBar": False,
+                                 **slim_plotly.LOCAL_ONLY}
     assert payload["figure"] == json.loads(fig.to_json())
     assert len(payload["figure"]["data"]) == len(fig.data)
+
+
+def test_figures_never_get_a_button_that_uploads_them(rec100):
+    fig = figures.ecg_paper(rec100, "3x4")
+    config = json.loads(slim_plotly.figure_payload(fig, {"showSendToCloud": True,
+                                                         "plotlyServerURL": "https://example.org"}))["config"]
+    assert config["showSendToCloud"] is False and config["plotlyServerURL"] == ""
 
 
 def test_every_review_figure_is_drawable(rec100):

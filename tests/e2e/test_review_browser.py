@@ -46,6 +46,14 @@ def test_mi_record_on_ecg_paper_with_saliency(review_url, page, wait_idle, artif
     # Square 1 mm boxes on screen: 0.04 s and 0.1 mV take the same number of pixels.
     assert state["minorX"] == 0.04 and state["minorY"] == 0.1
     assert state["pxPerS"] * 0.04 == pytest.approx(state["pxPerMv"] * 0.1, rel=0.01)
+    # The modebar saves a PNG locally and has no button that uploads the record anywhere.
+    buttons = paper.evaluate("el => [...el.querySelectorAll('.modebar-btn')]"
+                             ".map(b => b.getAttribute('data-title'))")
+    assert "Download plot as a PNG" in buttons and not [b for b in buttons if "Share" in b], buttons
+    paper.hover()
+    with page.expect_download() as download:
+        paper.locator('[data-title="Download plot as a PNG"]').click()
+    assert download.value.suggested_filename == f"ecg{MI_RECORD}_100hz_paper.png"
     page.get_by_text(f"ecg_id {MI_RECORD} · MI").wait_for()
     page.get_by_text("Model probabilities").wait_for()
     paper.screenshot(path=str(artifacts / f"review_{MI_RECORD}_paper.png"))
