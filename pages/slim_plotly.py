@@ -4,11 +4,13 @@
 1 s on a 2-core machine) before the first chart of a page appears. The review figures (ECG paper
 with its saliency heatmap, probability and attribution bars) need only scatter, bar and heatmap
 traces, which the official cartesian bundle (same plotly.js version, 1.5 MB, ~0.4 s) draws. The
-bundle is served from ``static/`` (``server.enableStaticServing``) and loaded once per page.
+bundle is served from ``static/`` (``server.enableStaticServing``) and loaded once per page;
+the browser side is ``slim_plotly.js``.
 """
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Mapping
 
 import plotly.graph_objects as go
@@ -21,38 +23,7 @@ TRACE_TYPES = frozenset({"scatter", "bar", "heatmap"})
 # to: a record's signals never leave this machine, whatever the caller's config says.
 LOCAL_ONLY = {"showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": ""}
 
-_JS = """
-function plotly() {
-  window.__ecgvizPlotly ??= new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = new URL("%s", document.baseURI).href;
-    const fail = () => {
-      window.__ecgvizPlotly = undefined;
-      reject(new Error(`plotly.js could not be loaded from ${script.src} `
-                       + "(server.enableStaticServing must be on, as in .streamlit/config.toml)"));
-    };
-    script.onload = () => (window.Plotly ? resolve(window.Plotly) : fail());
-    script.onerror = fail;
-    document.head.appendChild(script);
-  });
-  return window.__ecgvizPlotly;
-}
-
-export default function ({ data, parentElement }) {
-  if (data === null || data === undefined) { plotly().catch(() => {}); return; }   // preload
-  let gd = parentElement.querySelector(":scope > div.ecgviz-plotly");
-  if (!gd) {
-    gd = document.createElement("div");
-    gd.className = "ecgviz-plotly";
-    parentElement.appendChild(gd);
-  }
-  const { figure, config } = JSON.parse(data);
-  gd.style.minHeight = `${figure.layout.height || 0}px`;
-  plotly().then((Plotly) => Plotly.react(gd, figure.data, figure.layout, config))
-          .catch((err) => { gd.textContent = `The figure could not be drawn: ${err.message}`; });
-  return () => { if (window.Plotly) window.Plotly.purge(gd); };
-}
-""" % BUNDLE
+_JS = Path(__file__).with_suffix(".js").read_text(encoding="utf-8").replace("__BUNDLE__", BUNDLE)
 
 _component = st.components.v2.component(NAME, js=_JS, isolate_styles=False)
 

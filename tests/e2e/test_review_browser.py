@@ -54,6 +54,17 @@ def test_mi_record_on_ecg_paper_with_saliency(review_url, page, wait_idle, artif
     with page.expect_download() as download:
         paper.locator('[data-title="Download plot as a PNG"]').click()
     assert download.value.suggested_filename == f"ecg{MI_RECORD}_100hz_paper.png"
+    # Full screen (the modebar's last button) fills the window; leaving it restores the page size.
+    size = "el => [el._fullLayout.width, el._fullLayout.height]"
+    before = paper.evaluate(size)
+    paper.locator('[data-title="Full screen"]').click()
+    page.wait_for_function("() => document.fullscreenElement && "
+                           "document.fullscreenElement._fullLayout.height === window.innerHeight")
+    assert paper.evaluate(size) == [1440, 1000]
+    page.evaluate("document.exitFullscreen()")
+    page.wait_for_function(f"() => !document.fullscreenElement && "
+                           f"document.querySelector('.js-plotly-plot')._fullLayout.height === {before[1]}")
+    assert paper.evaluate(size) == before
     page.get_by_text(f"ecg_id {MI_RECORD} · MI").wait_for()
     page.get_by_text("Model probabilities").wait_for()
     paper.screenshot(path=str(artifacts / f"review_{MI_RECORD}_paper.png"))
