@@ -34,8 +34,8 @@ def figure_payload(fig: go.Figure, config: Mapping[str, Any] | None = None) -> s
     unsupported = {t.type for t in fig.data} - TRACE_TYPES
     if unsupported:
         raise ValueError(f"the cartesian bundle cannot draw {sorted(unsupported)} traces")
-    return '{"figure":%s,"config":%s}' % (
-        fig.to_json(), json.dumps({"responsive": True, "displaylogo": False, **(config or {}), **LOCAL_ONLY}))
+    config = {"responsive": True, "displaylogo": False, **(config or {}), **LOCAL_ONLY}
+    return '{"figure":%s,"config":%s}' % (fig.to_json(), json.dumps(config))
 
 
 def preload() -> None:

@@ -53,7 +53,8 @@ def test_traces_outside_the_bundle_are_refused():
 
 def test_vendored_bundle_matches_the_plotly_js_of_plotly_py():
     path = settings.REPO_ROOT / "static" / slim_plotly.BUNDLE.removeprefix("app/static/")
-    head = path.read_text(encoding="utf-8")[:300]
+    with path.open(encoding="utf-8") as bundle:
+        head = bundle.read(300)
     version = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", head).group(1)
     assert version == plotly.offline.get_plotlyjs_version()   # figures' JSON schema matches
     assert path.name == f"plotly-cartesian-{version}.min.js"
